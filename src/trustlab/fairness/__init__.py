@@ -1,0 +1,65 @@
+"""Fairness: group metrics (thin over fairlearn), audit, and mitigations.
+
+Sign convention: differences are privileged minus unprivileged; see
+:mod:`trustlab.fairness._metrics`.
+"""
+
+from trustlab.fairness._audit import (
+    audit,
+    binary_groups,
+    evaluate_on,
+    fit_baseline,
+    flat_block,
+    run_mitigation,
+)
+from trustlab.fairness._metrics import (
+    FAIRNESS_KEYS,
+    bootstrap_ci,
+    disparate_impact,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+    evaluate,
+    fairness_block,
+    fnr_difference,
+    fpr_difference,
+    group_labels,
+    group_rates,
+    statistical_parity_difference,
+)
+from trustlab.fairness._mitigation import (
+    METHODS,
+    MassagingClassifier,
+    ReweighingClassifier,
+    check_method,
+    massage_labels,
+    massaging_count,
+    reweighing_weights,
+)
+
+__all__ = [
+    "FAIRNESS_KEYS",
+    "METHODS",
+    "MassagingClassifier",
+    "ReweighingClassifier",
+    "audit",
+    "binary_groups",
+    "bootstrap_ci",
+    "check_method",
+    "disparate_impact",
+    "equal_opportunity_difference",
+    "equalized_odds_difference",
+    "evaluate",
+    "evaluate_on",
+    "fairness_block",
+    "fit_baseline",
+    "flat_block",
+    "fnr_difference",
+    "fpr_difference",
+    "group_labels",
+    "group_rates",
+    "massage_labels",
+    "massaging_count",
+    "reweighing_weights",
+    "run_mitigation",
+    "statistical_parity_difference",
+]

@@ -1,0 +1,259 @@
+"""Group fairness metrics, thin over fairlearn's :class:`~fairlearn.metrics.MetricFrame`.
+
+Sign convention: every *difference* is **privileged minus unprivileged**, so
+the statistical parity difference is the Zemel metric
+``P(y_hat=1 | privileged) - P(y_hat=1 | unprivileged)``. The disparate impact
+ratio is ``P(y_hat=1 | unprivileged) / P(y_hat=1 | privileged)`` (1 is parity).
+The equalized-odds difference is fairlearn's: the larger of the absolute TPR
+and FPR gaps (never negative). A sensitive attribute may have more than two
+values; every value other than ``privileged`` is the unprivileged group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    false_negative_rate,
+    false_positive_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+from trustlab._errors import DataError
+
+PRIV, UNPRIV = "privileged", "unprivileged"
+
+#: Names of the fairness block, in report order.
+FAIRNESS_KEYS = (
+    "statistical_parity_difference",
+    "disparate_impact",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+    "fpr_difference",
+    "fnr_difference",
+)
+
+
+def _binary_groups(sensitive_features: Any, privileged: Any) -> np.ndarray:
+    s = pd.Series(np.asarray(sensitive_features)).astype(str)
+    groups = np.where(s == str(privileged), PRIV, UNPRIV)
+    return groups
+
+
+def _check(y_true: Any, y_pred: Any, sensitive_features: Any) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_pred = np.asarray(y_pred).astype(int).ravel()
+    n = len(np.asarray(sensitive_features))
+    if not (len(y_true) == len(y_pred) == n):
+        raise DataError(
+            f"y_true, y_pred and sensitive_features differ in length ({len(y_true)}, {len(y_pred)}, {n})"
+        )
+    if n == 0:
+        raise DataError("no rows to evaluate")
+    return y_true, y_pred
+
+
+def _safe(fn: Callable[..., float]) -> Callable[..., float]:
+    """Wrap a rate so an empty denominator gives NaN instead of a warning or 0."""
+
+    def wrapped(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        y_true = np.asarray(y_true)
+        if fn is true_positive_rate or fn is false_negative_rate:
+            if (y_true == 1).sum() == 0:
+                return float("nan")
+        if fn is false_positive_rate and (y_true == 0).sum() == 0:
+            return float("nan")
+        return float(fn(y_true, y_pred))
+
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+_RATES: dict[str, Callable[..., float]] = {
+    "selection_rate": lambda yt, yp: float(np.mean(yp)),
+    "accuracy": lambda yt, yp: float(accuracy_score(yt, yp)),
+    "tpr": _safe(true_positive_rate),
+    "fpr": _safe(false_positive_rate),
+    "fnr": _safe(false_negative_rate),
+}
+
+
+def group_rates(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> pd.DataFrame:
+    """Rates of the privileged and unprivileged groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``["privileged", "unprivileged"]``; columns ``n``, ``selection_rate``,
+        ``accuracy``, ``tpr``, ``fpr``, ``fnr``. A group that is absent raises
+        :class:`DataError`; a rate whose denominator is empty is NaN.
+    """
+    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
+    groups = _binary_groups(sensitive_features, privileged)
+    present = set(groups)
+    if present != {PRIV, UNPRIV}:
+        missing = ({PRIV, UNPRIV} - present).pop()
+        raise DataError(
+            f"the {missing} group is empty (privileged value {privileged!r}); "
+            "fairness metrics need both groups"
+        )
+    mf = MetricFrame(metrics=_RATES, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
+    table = mf.by_group.copy()
+    table.index = [str(i) for i in table.index]
+    table.insert(0, "n", pd.Series(groups).value_counts().reindex(table.index).astype(int))
+    return table.loc[[PRIV, UNPRIV]]
+
+
+def _diff(table: pd.DataFrame, column: str) -> float:
+    return float(table.loc[PRIV, column] - table.loc[UNPRIV, column])
+
+
+def statistical_parity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
+                                  privileged: Any) -> float:  # fmt: skip
+    """``P(y_hat=1 | privileged) - P(y_hat=1 | unprivileged)`` (Zemel et al., 2013)."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    return _diff(t, "selection_rate")
+
+
+def disparate_impact(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
+    """``P(y_hat=1 | unprivileged) / P(y_hat=1 | privileged)``; NaN if the privileged rate is 0."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    p = t.loc[PRIV, "selection_rate"]
+    return float(t.loc[UNPRIV, "selection_rate"] / p) if p > 0 else float("nan")
+
+
+def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
+                                 privileged: Any) -> float:  # fmt: skip
+    """``TPR(privileged) - TPR(unprivileged)``."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    return _diff(t, "tpr")
+
+
+def fpr_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
+    """``FPR(privileged) - FPR(unprivileged)``."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    return _diff(t, "fpr")
+
+
+def fnr_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
+    """``FNR(privileged) - FNR(unprivileged)``."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    return _diff(t, "fnr")
+
+
+def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
+                              privileged: Any) -> float:  # fmt: skip
+    """``max(|TPR gap|, |FPR gap|)``, as fairlearn defines it (>= 0)."""
+    t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    return float(np.nanmax([abs(_diff(t, "tpr")), abs(_diff(t, "fpr"))]))
+
+
+def fairness_block(table: pd.DataFrame) -> dict[str, float]:
+    """The six fairness metrics from a :func:`group_rates` table."""
+    p = table.loc[PRIV, "selection_rate"]
+    gaps = [abs(_diff(table, "tpr")), abs(_diff(table, "fpr"))]
+    return {
+        "statistical_parity_difference": _diff(table, "selection_rate"),
+        "disparate_impact": float(table.loc[UNPRIV, "selection_rate"] / p) if p > 0 else float("nan"),
+        "equalized_odds_difference": float(np.nanmax(gaps)) if not np.all(np.isnan(gaps)) else float("nan"),
+        "equal_opportunity_difference": _diff(table, "tpr"),
+        "fpr_difference": _diff(table, "fpr"),
+        "fnr_difference": _diff(table, "fnr"),
+    }
+
+
+def evaluate(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any,
+             group_names: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Accuracy, balanced accuracy, per-group rates and the fairness block.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of 0/1
+    sensitive_features : array-like
+        Raw values of one sensitive attribute.
+    privileged : value
+        The privileged value; all others form the unprivileged group.
+    group_names : dict, optional
+        Display names for ``"privileged"`` / ``"unprivileged"`` in ``by_group``
+        (default: see :func:`group_labels`).
+
+    Returns
+    -------
+    dict
+        ``{"overall": {accuracy, balanced_accuracy}, "by_group": {name: {n,
+        selection_rate, accuracy, tpr, fpr}}, "fairness": {...}}``.
+    """
+    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
+    table = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
+    names = group_names or group_labels(sensitive_features, privileged)
+    by_group = {
+        names[g]: {
+            "n": int(table.loc[g, "n"]),
+            "selection_rate": float(table.loc[g, "selection_rate"]),
+            "accuracy": float(table.loc[g, "accuracy"]),
+            "tpr": float(table.loc[g, "tpr"]),
+            "fpr": float(table.loc[g, "fpr"]),
+        }
+        for g in (PRIV, UNPRIV)
+    }
+    both = len(set(y_true)) == 2
+    return {
+        "overall": {
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if both else float("nan"),
+        },
+        "by_group": by_group,
+        "fairness": fairness_block(table),
+    }
+
+
+def group_labels(sensitive_features: Any, privileged: Any) -> dict[str, str]:
+    """Display names of the two groups: the values themselves for a binary attribute
+    (``Male`` / ``Female``), else ``White`` / ``not White``."""
+    values = sorted(set(pd.Series(np.asarray(sensitive_features)).astype(str)))
+    priv = str(privileged)
+    others = [v for v in values if v != priv]
+    unpriv = others[0] if len(others) == 1 else f"not {priv}"
+    return {PRIV: priv, UNPRIV: unpriv}
+
+
+def bootstrap_ci(
+    metric: Callable[..., float],
+    y_true: Any,
+    y_pred: Any,
+    *,
+    sensitive_features: Any,
+    privileged: Any,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    random_state: int | None = 0,
+) -> tuple[float, float, float]:
+    """Percentile bootstrap confidence interval of a group metric.
+
+    Resamples rows with replacement within each group (so both groups are
+    always present) and recomputes ``metric``.
+
+    Returns
+    -------
+    (estimate, low, high) : tuple of float
+    """
+    if not 0 < confidence < 1:
+        raise DataError(f"confidence must be in (0, 1), got {confidence}")
+    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
+    s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
+    est = metric(y_true, y_pred, sensitive_features=s, privileged=privileged)
+    rng = np.random.default_rng(random_state)
+    groups = _binary_groups(s, privileged)
+    idx_by_group = [np.flatnonzero(groups == g) for g in (PRIV, UNPRIV)]
+    stats = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.concatenate([rng.choice(ix, size=len(ix), replace=True) for ix in idx_by_group])
+        stats[b] = metric(y_true[idx], y_pred[idx], sensitive_features=s[idx], privileged=privileged)
+    alpha = (1 - confidence) / 2
+    low, high = np.nanquantile(stats, [alpha, 1 - alpha])
+    return float(est), float(low), float(high)
