@@ -1,0 +1,70 @@
+"""Datasets: built-in offline tabular data, user CSV files, synthetic data, splits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trustlab._errors import DataError
+from trustlab.datasets._dataset import Dataset, DataSplit, split_dataset
+from trustlab.datasets._images import (
+    IMAGE_DATASETS,
+    ImageDataset,
+    ImageSplit,
+    load_digits8,
+    load_idx,
+    load_images,
+    load_mnist5k,
+    split_images,
+)
+from trustlab.datasets._tabular import (
+    load_adult,
+    load_compas,
+    load_csv,
+    load_frame,
+    load_german,
+    load_openml,
+    make_synthetic,
+)
+
+#: Built-in tabular datasets by name.
+TABULAR: dict[str, Callable[[], Dataset]] = {
+    "adult": load_adult,
+    "compas": load_compas,
+    "german": load_german,
+    "synthetic": make_synthetic,
+}
+
+
+def load_builtin(name: str) -> Dataset:
+    """Load a built-in tabular dataset by name (``adult``, ``compas``, ``german``, ``synthetic``)."""
+    try:
+        loader = TABULAR[name]
+    except KeyError:
+        raise DataError(
+            f"unknown dataset {name!r}; choose from {', '.join(TABULAR)}"
+        ) from None
+    return loader()
+
+
+__all__ = [
+    "IMAGE_DATASETS",
+    "ImageDataset",
+    "ImageSplit",
+    "load_digits8",
+    "load_idx",
+    "load_images",
+    "load_mnist5k",
+    "split_images",
+    "TABULAR",
+    "DataSplit",
+    "Dataset",
+    "load_adult",
+    "load_builtin",
+    "load_compas",
+    "load_csv",
+    "load_frame",
+    "load_german",
+    "load_openml",
+    "make_synthetic",
+    "split_dataset",
+]
