@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from trustlab.datasets import DataSplit
 from trustlab.fairness._metrics import PRIV, UNPRIV, evaluate, group_labels
@@ -15,6 +16,34 @@ from trustlab.fairness._mitigation import (
     check_method,
 )
 from trustlab.learners import learner_name, make_learner
+
+
+class Float64Proba(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose ``predict_proba`` returns float64.
+
+    fairlearn's ThresholdOptimizer writes probabilities into a float64 pandas
+    Series; XGBoost returns float32, which pandas >= 3 refuses to upcast in place.
+    """
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: Any, y: Any) -> Float64Proba:  # pragma: no cover - used prefit only
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.estimator.classes_
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.estimator.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
 
 def binary_groups(values: Any, privileged: Any) -> np.ndarray:
@@ -148,7 +177,7 @@ def run_mitigation(
     else:  # threshold-optimizer
         from fairlearn.postprocessing import ThresholdOptimizer
 
-        model = ThresholdOptimizer(estimator=baseline, constraints="demographic_parity",
+        model = ThresholdOptimizer(estimator=Float64Proba(baseline), constraints="demographic_parity",
                                    prefit=True, predict_method="predict_proba")  # fmt: skip
         va = split.val
         model.fit(va.X, va.y, sensitive_features=binary_groups(va.groups(sensitive), priv))
