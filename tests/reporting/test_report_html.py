@@ -1,0 +1,219 @@
+"""The HTML report: self-contained, one headline per command kind, regenerable."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape as html_escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from _report_folders import POISON, make_folder
+
+from trustlab._errors import DataError
+from trustlab.cli import main
+from trustlab.reporting import write_report
+from trustlab.reporting._html import MAX_CSV_ROWS
+
+
+class Page(HTMLParser):
+    """Collects every URL-bearing attribute, the images and the tables by caption."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str, str]] = []
+        self.images: list[dict[str, str]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.tags: list[str] = []
+        self._caption: str | None = None
+        self._in_caption = False
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._table: list[list[str]] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        a = {k: v or "" for k, v in attrs}
+        for key in ("src", "href", "srcset", "poster", "data", "action"):
+            if key in a:
+                self.urls.append((tag, key, a[key]))
+        if tag == "img":
+            self.images.append(a)
+        elif tag == "figcaption":
+            self._in_caption, self._caption = True, ""
+        elif tag == "table":  # the first table of a caption wins ("All results" repeats some)
+            self._table = []
+            self.tables.setdefault(self._caption or f"table {len(self.tables)}", self._table)
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "figcaption":
+            self._in_caption = False
+        elif tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            assert self._table is not None
+            self._table.append(self._row)
+            self._row = None
+        elif tag == "figure":
+            self._caption = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption:
+            self._caption = (self._caption or "") + data.strip()
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _page(folder: Path) -> Page:
+    return Page((folder / "report.html").read_text())
+
+
+def _assert_self_contained(page: Page) -> None:
+    for tag, key, url in page.urls:
+        assert url.startswith(("data:", "#")), f"<{tag} {key}={url[:60]!r}> points outside the page"
+    assert "script" not in page.tags and "iframe" not in page.tags
+
+
+def _row(table: list[list[str]], first: str) -> list[str]:
+    return next(r for r in table if r and r[0] == first)
+
+
+def test_audit_command_writes_report(tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    assert main(["audit", "--dataset", "german", "--learner", "logreg", "--out", str(out)]) == 0
+    page = _page(out)
+    _assert_self_contained(page)
+    assert len(page.images) == 1
+    img = page.images[0]
+    assert img["src"].startswith("data:image/png;base64,")
+    assert base64.b64decode(img["src"].split(",", 1)[1]) == (out / "by_group.png").read_bytes()
+    assert "Selection rate" in img["alt"]
+    groups = page.tables["Groups on the test split"]
+    assert groups[0][:3] == ["group", "n", "selection rate"]
+    audit = json.loads((out / "audit.json").read_text())
+    for g, r in audit["by_group"].items():
+        assert _row(groups, g)[1] == f"{r['n']:,}"
+    assert "by_group.csv" in page.tables
+    html = (out / "report.html").read_text()
+    run = json.loads((out / "run.json").read_text())
+    assert html_escape(run["command"]) in html and run["command"].startswith("trustlab")
+    assert "scikit-learn" in html  # the versions
+
+
+def test_report_command_regenerates_identically(mitigate_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    first = write_report(mitigate_dir).read_text()
+    (mitigate_dir / "report.html").unlink()
+    assert main(["report", str(mitigate_dir)]) == 0
+    assert (mitigate_dir / "report.html").read_text() == first
+    assert "report.html" in capsys.readouterr().out
+    page = _page(mitigate_dir)
+    _assert_self_contained(page)
+    head = page.tables["Baseline against mitigation (test split)"]
+    assert head[0] == ["metric", "baseline", "reweighing", "change"]
+    assert _row(head, "accuracy")[1:] == ["0.7700", "0.7700", "+0.0000"]
+    assert "mitigate.csv" in page.tables
+    assert not list(mitigate_dir.glob(".report-*")), "temporary file left behind"
+
+
+@pytest.mark.parametrize("make", ["missing", "no_run_json", "bad_run_json"])
+def test_report_bad_folder_is_one_line_exit_2(tmp_path: Path, make: str,
+                                              capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    folder = tmp_path / "out"
+    if make != "missing":
+        folder.mkdir()
+        (folder / "audit.json").write_text("{}")
+    if make == "bad_run_json":
+        (folder / "run.json").write_text("{not json")
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    with pytest.raises(DataError):
+        write_report(folder)
+
+
+def test_poison_headline_compares_three_arms(poison_dir: Path) -> None:
+    page = _page(write_report(poison_dir).parent)
+    _assert_self_contained(page)
+    test = page.tables["Test split"]
+    assert test[0] == ["metric", "baseline", "poisoned", "random control", "poisoned − baseline"]
+    spd = _row(test, "statistical parity difference")
+    t = POISON["poisoned"]["test"]["statistical_parity_difference"]
+    b = POISON["baseline"]["test"]["statistical_parity_difference"]
+    assert spd[2] == f"{t:.4f}" and spd[4] == f"{t - b:+.4f}"
+    assert len(test) == 1 + 7
+    assert "Validation split (searched on)" in page.tables
+    assert len(page.images) == 2
+    html = (poison_dir / "report.html").read_text()
+    assert "61" in page.tables.get("Search", [[""]])[-1] or "61" in html
+    assert "12.5 s" in html  # the cost, readable
+
+
+def test_privacy_headline_lists_every_attack(privacy_dir: Path) -> None:
+    page = _page(write_report(privacy_dir).parent)
+    attacks = page.tables["Membership inference attacks"]
+    assert attacks[0][:3] == ["model", "attack", "AUC"]
+    assert [r[:2] for r in attacks[1:]] == [["biased", "loss threshold"], ["biased", "shadow"],
+                                           ["fair", "loss threshold"], ["fair", "shadow"]]  # fmt: skip
+    models = page.tables["Models (test split)"]
+    assert models[0] == ["metric", "biased", "fair"]
+    assert _row(models, "statistical parity difference")[1:] == ["0.2100", "0.0400"]
+    by_group = page.tables["Attacks by group"]
+    assert by_group[0] == ["model · attack", "male auc", "female auc"]
+    assert _row(by_group, "biased · shadow")[1:] == ["0.6200", "0.6000"]
+    assert "1 min 15 s" in (privacy_dir / "report.html").read_text()
+
+
+def test_backdoor_scan_marks_the_flagged_label(scan_dir: Path) -> None:
+    page = _page(write_report(scan_dir).parent)
+    labels = page.tables["Reverse-engineered trigger per label"]
+    assert len(labels) == 11
+    assert _row(labels, "7")[-1] == "flagged"
+    assert _row(labels, "3")[-1] == ""
+    assert "1 h 06 min" in (scan_dir / "report.html").read_text()
+
+
+def test_unknown_kind_renders_every_value(tmp_path: Path) -> None:
+    result = {"clean_accuracy": 0.91, "attack_success_rate": 0.034, "epochs": 12,
+              "before": {"clean_accuracy": 0.93, "attack_success_rate": 0.99},
+              "after": {"clean_accuracy": 0.91, "attack_success_rate": 0.034},
+              "history": [{"epoch": i, "loss": 1 / (i + 1)} for i in range(50)],
+              "deep": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}},
+              "tags": ["x", "y"], "missing": None}  # fmt: skip
+    folder = make_folder(tmp_path / "u", "backdoor-unlearn", {"unlearn.json": result}, pngs=0)
+    (folder / "broken.json").write_text("{")
+    (folder / "not_a_plot.png").write_text("text")
+    page = _page(write_report(folder).parent)
+    _assert_self_contained(page)
+    html = (folder / "report.html").read_text()
+    side = next(t for t in page.tables.values() if t and t[0][1:] == ["clean accuracy", "attack success rate"])
+    assert _row(side, "before")[1:] == ["0.9300", "0.9900"]
+    hist = page.tables["history"]
+    assert len(hist) == 1 + 30 and "first 30 of 50 items" in html
+    assert "could not read broken.json" in html and "not_a_plot.png is not a PNG" in html
+    assert "x, y" in html and "—" in html
+    assert not page.images
+
+
+def test_long_csv_is_cut(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "c", "sweep", {}, pngs=0, trainings=100)
+    rows = "\n".join(f"{i},{i / 7}" for i in range(100))
+    (folder / "sweep.csv").write_text("seed,score\n" + rows + "\n")
+    page = _page(write_report(folder).parent)
+    table = page.tables["sweep.csv"]
+    assert len(table) == 1 + MAX_CSV_ROWS
+    assert table[1] == ["0", "0.0000"]
+    assert f"first {MAX_CSV_ROWS} of 100 rows" in (folder / "report.html").read_text()
+
+
+def test_templates_ship_with_the_package() -> None:
+    from importlib.resources import files
+
+    templates = files("trustlab.reporting") / "templates"
+    assert (templates / "report.html").is_file()
