@@ -185,7 +185,9 @@ def test_unknown_kind_renders_every_value(tmp_path: Path) -> None:
               "after": {"clean_accuracy": 0.91, "attack_success_rate": 0.034},
               "history": [{"epoch": i, "loss": 1 / (i + 1)} for i in range(50)],
               "deep": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}},
-              "tags": ["x", "y"], "missing": None}  # fmt: skip
+              "tags": ["x", "y"], "missing": None,
+              "per_row": {f"row{i}": i for i in range(500)},
+              "many": {f"m{i}": {"inner": {"v": i}} for i in range(100)}}  # fmt: skip
     folder = make_folder(tmp_path / "u", "backdoor-unlearn", {"unlearn.json": result}, pngs=0)
     (folder / "broken.json").write_text("{")
     (folder / "not_a_plot.png").write_text("text")
@@ -198,6 +200,8 @@ def test_unknown_kind_renders_every_value(tmp_path: Path) -> None:
     assert len(hist) == 1 + 30 and "first 30 of 50 items" in html
     assert "could not read broken.json" in html and "not_a_plot.png is not a PNG" in html
     assert "x, y" in html and "—" in html
+    assert len(page.tables["per_row"]) == 200 and "first 200 of 500 rows" in html
+    assert "70 more entries not shown" in html
     assert not page.images
 
 

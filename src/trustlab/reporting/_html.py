@@ -34,6 +34,8 @@ REPORT_NAME = "report.html"
 MAX_CSV_ROWS = 40
 #: Items of a JSON list shown before it is cut.
 MAX_LIST_ITEMS = 30
+#: Rows of any other table shown before it is cut.
+MAX_TABLE_ROWS = 200
 #: Nesting depth of the generic JSON walk before values are shown as text.
 MAX_DEPTH = 4
 
@@ -175,17 +177,21 @@ def matrix(blocks: dict[str, dict[str, Any]], *, title: str = "", transpose: boo
     if transpose is None:
         transpose = len(inner) > 6 and len(outer) <= 4
     if transpose:
-        rows = [[Cell(humanize(k))] + [fmt(blocks[o].get(k)) for o in outer] for k in inner]
-        return Table([label, *[humanize(o) for o in outer]], rows, title)
-    rows = [[Cell(str(o))] + [fmt(blocks[o].get(k)) for k in inner] for o in outer]
-    return Table([label, *[humanize(k) for k in inner]], rows, title)
+        rows = [[Cell(humanize(k))] + [fmt(blocks[o].get(k)) for o in outer] for k in inner[:MAX_TABLE_ROWS]]
+        return Table([label, *[humanize(o) for o in outer]], rows, title, _cut_note(len(inner)))
+    rows = [[Cell(str(o))] + [fmt(blocks[o].get(k)) for k in inner] for o in outer[:MAX_TABLE_ROWS]]
+    return Table([label, *[humanize(k) for k in inner]], rows, title, _cut_note(len(outer)))
 
 
 def key_values(data: dict[str, Any], *, title: str = "") -> Table:
     """Two-column table of the scalar (and short list) entries of ``data``."""
     rows = [[Cell(humanize(k)), Cell(fmt_seconds(v)) if _is_seconds(k, v) else fmt(v)]
-            for k, v in data.items()]  # fmt: skip
-    return Table(["", ""], rows, title, kv=True)
+            for k, v in list(data.items())[:MAX_TABLE_ROWS]]  # fmt: skip
+    return Table(["", ""], rows, title, _cut_note(len(data)), kv=True)
+
+
+def _cut_note(n: int) -> str:
+    return f"first {MAX_TABLE_ROWS} of {n:,} rows" if n > MAX_TABLE_ROWS else ""
 
 
 def _is_seconds(key: str, value: Any) -> bool:
@@ -220,6 +226,10 @@ def generic_tables(data: Any, title: str = "", depth: int = 0) -> list[Table]:
     if len(flat) >= 2 and _shared_keys(flat):
         tables.append(matrix(flat, title=title))
         nested = {k: v for k, v in nested.items() if k not in flat}
+    if len(nested) > MAX_LIST_ITEMS:
+        left = len(nested) - MAX_LIST_ITEMS
+        tables.append(Table(["", ""], [[Cell("…"), Cell(f"{left:,} more entries not shown")]], title, kv=True))
+        nested = dict(list(nested.items())[:MAX_LIST_ITEMS])
     for key, value in nested.items():
         sub = f"{title} › {key}" if title else str(key)
         if isinstance(value, dict) and value and all(_flat_dict(v) for v in value.values()) and _shared_keys(value):
