@@ -221,11 +221,15 @@ def generic_tables(data: Any, title: str = "", depth: int = 0) -> list[Table]:
     if scalars:
         tables.append(key_values(scalars, title=title))
     nested = {k: v for k, v in data.items() if k not in scalars}
-    flat = {k: v for k, v in nested.items() if _flat_dict(v)}
-    # a run of sibling flat dicts with shared keys reads best side by side
-    if len(flat) >= 2 and _shared_keys(flat):
-        tables.append(matrix(flat, title=title))
-        nested = {k: v for k, v in nested.items() if k not in flat}
+    # sibling flat dicts with the same keys (before/after, models, arms) read best side by side
+    same_keys: dict[frozenset[str], list[str]] = {}
+    for k, v in nested.items():
+        if _flat_dict(v):
+            same_keys.setdefault(frozenset(v), []).append(k)
+    for keys in same_keys.values():
+        if len(keys) >= 2:
+            tables.append(matrix({k: nested[k] for k in keys}, title=title))
+            nested = {k: v for k, v in nested.items() if k not in keys}
     if len(nested) > MAX_LIST_ITEMS:
         left = len(nested) - MAX_LIST_ITEMS
         tables.append(Table(["", ""], [[Cell("…"), Cell(f"{left:,} more entries not shown")]], title, kv=True))
