@@ -81,6 +81,12 @@ class Table:
     row_header: bool = True
     kv: bool = False
 
+    @property
+    def numeric(self) -> list[bool]:
+        """Per column: are all its cells numbers (then its header is right-aligned too)."""
+        return [bool(self.rows) and all(len(r) > i and r[i].num for r in self.rows)
+                for i in range(len(self.columns))]  # fmt: skip
+
 
 @dataclass
 class Cell:
