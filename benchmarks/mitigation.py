@@ -27,9 +27,15 @@ METHODS = ("massaging", "reweighing", "exponentiated-gradient", "threshold-optim
 CASES = (("adult", "sex"), ("compas", "race"))
 
 
+CACHE = RESULTS / "cache" / "mitigation"
+
+
 def run_cell(task: tuple[str, str, str, int]) -> list[dict]:
-    """All methods for one (dataset, sensitive, learner, seed)."""
+    """All methods for one (dataset, sensitive, learner, seed); cached as JSON per cell."""
     name, sens, learner, seed = task
+    cached = CACHE / f"{name}-{sens}-{learner}-{seed}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
     split = split_dataset(load_builtin(name), seed=seed, sensitive=sens)
     rows = []
     t0 = time.perf_counter()
@@ -44,6 +50,8 @@ def run_cell(task: tuple[str, str, str, int]) -> list[dict]:
                      "method": method, "seconds": time.perf_counter() - t0,
                      **flat_block(r["mitigated"])})  # fmt: skip
     print(f"done {name}/{learner}/seed {seed}", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(rows))
     return rows
 
 
@@ -77,7 +85,10 @@ def main() -> None:
     ap.add_argument("--scheduler", default=None, help="Dask scheduler address (optional)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    tasks = [(n, s, lr, seed) for n, s in CASES for lr in args.learners for seed in args.seeds]
+    # cheap cells first so an interrupted run keeps the most (finished cells are cached)
+    cost = {"xgb": 0, "rf": 1, "gb": 2}
+    tasks = sorted(((n, s, lr, seed) for n, s in CASES for lr in args.learners for seed in args.seeds),
+                   key=lambda t: (t[0] != "compas", cost.get(t[2], 3), t[3]))
     t0 = time.perf_counter()
     rows = [r for cell in parallel_map(run_cell, tasks, n_jobs=args.n_jobs, scheduler=args.scheduler) for r in cell]
     wall = time.perf_counter() - t0

@@ -52,3 +52,40 @@ def plot_comparison(table: pd.DataFrame, path: str | Path, *, title: str = "") -
     ax.set_title(title)
     ax.legend()
     return _save(fig, path)
+
+
+def plot_trials(trials: pd.DataFrame, path: str | Path, *, baseline: tuple[float, float],
+                best: tuple[float, float], control: tuple[float, float], metric: str,
+                min_accuracy: float | None = None, title: str = "") -> Path:  # fmt: skip
+    """Every trial as a point (validation accuracy, validation unfairness).
+
+    ``baseline``, ``best`` and ``control`` are ``(accuracy, unfairness)`` pairs.
+    """
+    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    ok = trials[trials["state"] == "COMPLETE"]
+    feas = ok["feasible"].astype(bool)
+    ax.scatter(ok.loc[feas, "val_accuracy"], ok.loc[feas, "unfairness"], s=18, c="tab:blue", alpha=0.7,
+               label="trial (feasible)")  # fmt: skip
+    ax.scatter(ok.loc[~feas, "val_accuracy"], ok.loc[~feas, "unfairness"], s=18, c="tab:gray", alpha=0.5,
+               marker="x", label="trial (accuracy constraint violated)")  # fmt: skip
+    ax.scatter(*baseline, s=120, c="black", marker="s", label="baseline (no rows added)")
+    ax.scatter(*control, s=120, c="tab:orange", marker="^", label="random control")
+    ax.scatter(*best, s=180, c="tab:red", marker="*", label="chosen rows")
+    if min_accuracy is not None:
+        ax.axvline(min_accuracy, color="tab:red", lw=0.8, ls="--", label="accuracy constraint")
+    ax.set_xlabel("validation accuracy")
+    ax.set_ylabel(f"validation unfairness ({metric})")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_best_so_far(curve: pd.DataFrame, path: str | Path, *, metric: str, title: str = "") -> Path:
+    """Best feasible validation unfairness against black-box trainings."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    ax.step(curve["trial"] + 1, curve["best_unfairness"], where="post")
+    ax.set_xlabel("black-box trainings (trials)")
+    ax.set_ylabel(f"best validation {metric}")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    return _save(fig, path)

@@ -1,0 +1,586 @@
+"""Black-box constructive poisoning by Bayesian optimisation (optuna).
+
+The bi-level problem ``argmin_h g(w*, h)  s.t.  w* in argmin_w f(w, D + h)``:
+the outer loop is an optuna study over the low-dimensional space of
+:mod:`trustlab.poisoning._space`; the inner loop is one ``fit`` of a clone of
+the third party's estimator on ``D + h``; ``g`` is the unfairness of that
+model's predictions on the validation rows, and the accuracy loss against the
+unpoisoned model (also on validation) is an optuna constraint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from trustlab._errors import ConfigError, DataError, LearnerError
+from trustlab.datasets._tabular import _column_kinds
+from trustlab.fairness import evaluate, flat_block
+from trustlab.poisoning._space import BOUNDS, PoisonSpace
+
+#: metric name -> (key of the fairness block, map to a non-negative unfairness)
+METRICS: dict[str, tuple[str, Callable[[float], float]]] = {
+    "statistical_parity": ("statistical_parity_difference", abs),
+    "equalized_odds": ("equalized_odds_difference", abs),
+    "equal_opportunity": ("equal_opportunity_difference", abs),
+    "fpr_gap": ("fpr_difference", abs),
+    "disparate_impact": ("disparate_impact", lambda v: abs(1.0 - v)),
+}
+SAMPLERS = ("tpe", "gp", "random", "cmaes")
+OBJECTIVES = ("constrained", "pareto")
+
+log = logging.getLogger("trustlab.poisoning")
+
+
+class _LearnerFailed(Exception):
+    """The black box raised while fitting on the augmented data."""
+
+
+def unfairness(block: dict[str, float], metric: str) -> float:
+    """The non-negative unfairness the poisoner minimises, from a flat metrics block."""
+    key, fn = METRICS[metric]
+    value = block[key]
+    return float("inf") if value is None or not np.isfinite(value) else float(fn(value))
+
+
+def resolve_budget(budget: float | int, n_train: int) -> int:
+    """Number of rows for a budget given as a fraction (float) or a count (int)."""
+    if isinstance(budget, bool) or not isinstance(budget, int | float | np.integer | np.floating):
+        raise ConfigError(f"budget must be a number, got {budget!r}")
+    if budget <= 0:
+        raise ConfigError(f"budget must be > 0, got {budget}")
+    if isinstance(budget, float | np.floating):
+        if budget > 1:
+            raise ConfigError(f"budget {budget} as a fraction must be <= 1 (give an integer for a row count)")
+        n = int(round(budget * n_train))
+        if n < 1:
+            raise ConfigError(f"budget {budget} of {n_train} training rows is less than one row")
+        return n
+    if budget > n_train:
+        raise ConfigError(f"budget of {budget} rows is larger than the training set ({n_train} rows)")
+    return int(budget)
+
+
+def _open_storage(storage: str | None) -> Any:
+    if storage is None:
+        return None
+    if not isinstance(storage, str):
+        return storage  # an optuna storage object
+    try:
+        return optuna.storages.RDBStorage(
+            storage,
+            heartbeat_interval=5,
+            grace_period=20,
+            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
+        )
+    except Exception as exc:  # bad URL, unreachable server, wrong credentials
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot open storage {storage!r}: {msg}") from None
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that use the budget: completed ones and learner failures.
+
+    Trials failed by a heartbeat (a killed worker) do not count: optuna
+    retries them. Trials skipped because the budget was already used do not count.
+    """
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
+        if t.state == TrialState.COMPLETE or "error" in t.user_attrs:
+            n += 1
+    return n
+
+
+class FairnessPoisoner(BaseEstimator):
+    """Add a few crafted rows to a training set so that a black-box learner becomes fairer.
+
+    The estimator is only ever cloned, fit and asked to predict: its
+    hyperparameters, loss and parameters are never read or changed, and no
+    existing row is modified. Rows come from the space documented in
+    :mod:`trustlab.poisoning._space` (13 parameters).
+
+    Parameters
+    ----------
+    estimator : estimator
+        The third party's (unfitted) learner, e.g. ``make_learner("rf", ...)``;
+        it must accept the raw DataFrame.
+    budget : float or int, default=0.05
+        Rows to add: a fraction of the training rows (float in (0, 1]) or a count (int).
+    metric : {"statistical_parity", "equalized_odds", "equal_opportunity", "fpr_gap", "disparate_impact"}
+        Unfairness to minimise on validation (absolute gap; ``|1 - ratio|`` for
+        disparate impact).
+    max_accuracy_loss : float, default=0.01
+        Constraint: validation accuracy may drop by at most this much against
+        the unpoisoned model (optuna ``constraints_func``).
+    n_trials : int, default=60
+        Black-box trainings of the search.
+    sampler : {"tpe", "gp", "random", "cmaes"}
+        optuna sampler; ``random`` is the control (no warm start).
+    objective : {"constrained", "pareto"}
+        ``pareto`` optimises (unfairness, accuracy) jointly; ``pareto_front_``
+        holds the non-dominated trials.
+    n_jobs : int, default=1
+        Parallel trials (threads) in this process.
+    storage : str, optional
+        optuna storage URL (``sqlite:///f.db``, ``postgresql://...``); in memory
+        if ``None``. With ``study_name``, a rerun resumes the study.
+    study_name : str, optional
+    privileged : value, optional
+        Privileged value of the sensitive attribute; required when it has more
+        than two values (the others form the unprivileged group).
+    warm_start : bool, default=True
+        Enqueue one heuristic point first (see ``PoisonSpace.heuristic``).
+    cv : int, default=3
+        Folds of the cross-fitted black-box scores that place the score bands.
+    study_attrs : dict, optional
+        Extra user attributes stored with the study (the CLI stores its
+        arguments so that ``trustlab worker`` can rebuild the problem).
+    random_state : int, optional
+    show_progress : bool, default=False
+        A rich progress bar over trials.
+
+    Attributes
+    ----------
+    poison_ : DataFrame
+        The added rows in the original schema plus the label column.
+    poison_sensitive_ : ndarray
+        Sensitive value of every added row.
+    study_ : optuna.Study
+    best_params_ : dict
+    best_trial_ : optuna.trial.FrozenTrial
+    feasible_ : bool
+        Whether the chosen trial met the accuracy constraint.
+    baseline_ : dict
+        Validation metrics of the unpoisoned model.
+    pareto_front_ : list of FrozenTrial
+        Non-dominated trials (``objective="pareto"``).
+    trainings_ : int
+        Black-box trainings used in this process (cross-fitting, baseline, trials).
+    failures_ : list of dict
+        Trials whose fit raised: ``{"trial", "error"}``.
+    n_poison_ : int
+        Row budget resolved to a count.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        budget: float | int = 0.05,
+        metric: str = "statistical_parity",
+        max_accuracy_loss: float = 0.01,
+        n_trials: int = 60,
+        sampler: str = "tpe",
+        objective: str = "constrained",
+        n_jobs: int = 1,
+        storage: Any = None,
+        study_name: str | None = None,
+        privileged: Any = None,
+        warm_start: bool = True,
+        cv: int = 3,
+        study_attrs: dict[str, Any] | None = None,
+        random_state: int | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        self.estimator = estimator
+        self.budget = budget
+        self.metric = metric
+        self.max_accuracy_loss = max_accuracy_loss
+        self.n_trials = n_trials
+        self.sampler = sampler
+        self.objective = objective
+        self.n_jobs = n_jobs
+        self.storage = storage
+        self.study_name = study_name
+        self.privileged = privileged
+        self.warm_start = warm_start
+        self.cv = cv
+        self.study_attrs = study_attrs
+        self.random_state = random_state
+        self.show_progress = show_progress
+
+    # -- validation ------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.metric not in METRICS:
+            raise ConfigError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        if self.objective == "pareto" and self.sampler == "cmaes":
+            raise ConfigError("the cmaes sampler is single-objective; use tpe, gp or random with pareto")
+        if not isinstance(self.n_trials, int | np.integer) or self.n_trials < 1:
+            raise ConfigError(f"n_trials must be a positive integer, got {self.n_trials!r}")
+        if not 0 <= self.max_accuracy_loss < 1:
+            raise ConfigError(f"max_accuracy_loss must be in [0, 1), got {self.max_accuracy_loss}")
+        if self.n_jobs < 1:
+            raise ConfigError(f"n_jobs must be >= 1, got {self.n_jobs}")
+        if self.storage is not None and not self.study_name:
+            raise ConfigError("a storage needs a study name")
+        for name in ("fit", "predict"):
+            if not callable(getattr(self.estimator, name, None)):
+                raise LearnerError(f"estimator {type(self.estimator).__name__} has no {name}()")
+
+    def _priv_value(self, s: np.ndarray) -> str:
+        values = sorted(set(s))
+        if len(values) < 2:
+            raise DataError("the sensitive attribute has a single group in the training rows")
+        if self.privileged is not None:
+            if str(self.privileged) not in values:
+                raise DataError(f"privileged value {self.privileged!r} does not occur in the sensitive feature")
+            return str(self.privileged)
+        if len(values) > 2:
+            raise ConfigError("the sensitive attribute has more than two values: give privileged=")
+        return values[-1]
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: Any, *, sensitive_features: Any, X_val: pd.DataFrame | None = None,
+            y_val: Any = None, sensitive_val: Any = None) -> FairnessPoisoner:  # fmt: skip
+        """Search for the added rows.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Training features (raw schema). The search adds rows to them.
+        y : array-like of 0/1
+        sensitive_features : array-like
+            Sensitive attribute of the training rows.
+        X_val, y_val, sensitive_val : optional
+            Validation rows the objective and constraint are measured on. If
+            omitted, 20% of ``X`` is held out (stratified) for validation and
+            the trials train on the rest.
+
+        Returns
+        -------
+        self
+        """
+        t_start = time.perf_counter()
+        self._prepare(X, y, sensitive_features, X_val, y_val, sensitive_val)
+        self.study_ = self._open_study()
+        self._optimise(self.study_)
+        self._select_best(self.study_)
+        self.fit_seconds_ = time.perf_counter() - t_start
+        return self
+
+    def _prepare(self, X: pd.DataFrame, y: Any, sensitive_features: Any, X_val: pd.DataFrame | None,
+                 y_val: Any, sensitive_val: Any) -> None:  # fmt: skip
+        """Validate, fit the baseline and the cross-fitted scores, build the space."""
+        self._check_params()
+        if not isinstance(X, pd.DataFrame):
+            raise DataError("X must be a pandas DataFrame with the original columns")
+        y = np.asarray(y).astype(int).ravel()
+        s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
+        if len(X) != len(y) or len(X) != len(s):
+            raise DataError("X, y and sensitive_features differ in length")
+        if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
+            raise DataError("y must be binary 0/1 with both classes present")
+        self.label_name_ = getattr(y, "name", None) or "label"
+        if X_val is None:
+            strat = np.char.add(y.astype(str), s)
+            tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=self.random_state,
+                                      stratify=strat if min(np.unique(strat, return_counts=True)[1]) > 1 else y)  # fmt: skip
+            X_val, y_val, sensitive_val = X.iloc[va].reset_index(drop=True), y[va], s[va]
+            X, y, s = X.iloc[tr].reset_index(drop=True), y[tr], s[tr]
+        else:
+            if y_val is None or sensitive_val is None:
+                raise DataError("X_val needs y_val and sensitive_val")
+            y_val = np.asarray(y_val).astype(int).ravel()
+            sensitive_val = np.asarray(pd.Series(np.asarray(sensitive_val)).astype(str))
+            if list(X_val.columns) != list(X.columns):
+                raise DataError("X_val does not have the columns of X")
+        self.privileged_ = self._priv_value(s)
+        self.n_poison_ = resolve_budget(self.budget, len(X))
+        self._X, self._y, self._s = X.reset_index(drop=True), y, s
+        self._Xv, self._yv, self._sv = X_val.reset_index(drop=True), y_val, sensitive_val
+        self.trainings_ = 0
+        self.failures_: list[dict[str, Any]] = []
+
+        # Baseline (unpoisoned) model and cross-fitted scores of the training rows.
+        self.baseline_model_ = self._fit_or_fail(X, y, what="the unpoisoned training data")
+        self.baseline_ = self._evaluate(self.baseline_model_, self._Xv, self._yv, self._sv)
+        scores = self._cross_fitted_scores()
+        cat, num, integer = _column_kinds(X)
+        self.space_ = PoisonSpace(X=self._X, privileged_mask=s == self.privileged_, sensitive=s, scores=scores,
+                                  categorical=cat, numeric=num, integer=integer, n_rows=self.n_poison_,
+                                  seed=0 if self.random_state is None else int(self.random_state))  # fmt: skip
+
+
+    def join(self, X: pd.DataFrame, y: Any, *, sensitive_features: Any, X_val: pd.DataFrame | None = None,
+             y_val: Any = None, sensitive_val: Any = None, max_trials: int | None = None) -> int:  # fmt: skip
+        """Join an existing stored study as a worker and run trials until its budget is used.
+
+        The problem (data, learner, space) is rebuilt here exactly as the
+        creating process built it; the stored configuration must match.
+
+        Parameters
+        ----------
+        max_trials : int, optional
+            Stop after this many trials of this worker even if budget is left.
+
+        Returns
+        -------
+        int
+            Trials this worker ran.
+        """
+        if self.storage is None:
+            raise ConfigError("a worker needs a storage URL and a study name")
+        self._prepare(X, y, sensitive_features, X_val, y_val, sensitive_val)
+        storage = _open_storage(self.storage)
+        try:
+            optuna.load_study(study_name=self.study_name, storage=storage)
+        except KeyError:
+            raise ConfigError(f"study {self.study_name!r} does not exist in this storage") from None
+        self.study_ = self._open_study()
+        before = self.trainings_
+        self._optimise(self.study_, max_own=max_trials)
+        return self.trainings_ - before
+
+    def _fit_or_fail(self, X: pd.DataFrame, y: np.ndarray, *, what: str) -> Any:
+        try:
+            model = clone(self.estimator).fit(X, y)
+        except Exception as exc:
+            raise LearnerError(f"the learner failed to fit on {what}: {type(exc).__name__}: {exc}") from None
+        self.trainings_ += 1
+        return model
+
+    def _cross_fitted_scores(self) -> np.ndarray:
+        """P(y=1|x) of every training row from a model that did not see it."""
+        scores = np.empty(len(self._y))
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state or 0)
+        for tr, te in folds.split(self._X, self._y):
+            model = self._fit_or_fail(self._X.iloc[tr], self._y[tr], what="a cross-fitting fold")
+            scores[te] = _proba(model, self._X.iloc[te])
+        return scores
+
+    def _evaluate(self, model: Any, X: pd.DataFrame, y: np.ndarray, s: np.ndarray) -> dict[str, float]:
+        pred = model.predict(X)
+        return flat_block(evaluate(y, pred, sensitive_features=s, privileged=self.privileged_))
+
+    # -- the study -------------------------------------------------------------------------
+    def config_(self) -> dict[str, Any]:
+        """What must match for a stored study to be resumed."""
+        fp = hashlib.sha256()
+        fp.update(pd.util.hash_pandas_object(self._X, index=False).to_numpy().tobytes())
+        fp.update(self._y.tobytes())
+        fp.update(pd.util.hash_pandas_object(self._Xv, index=False).to_numpy().tobytes())
+        return {
+            "estimator": repr(clone(self.estimator)),
+            "budget": self.budget,
+            "n_poison": self.n_poison_,
+            "metric": self.metric,
+            "max_accuracy_loss": self.max_accuracy_loss,
+            "n_trials": int(self.n_trials),
+            "sampler": self.sampler,
+            "objective": self.objective,
+            "random_state": self.random_state,
+            "space": sorted(BOUNDS),
+            "data_sha256": fp.hexdigest()[:16],
+        }
+
+    def _make_sampler(self) -> optuna.samplers.BaseSampler:
+        seed = self.random_state
+        cf = _constraints
+        if self.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=cf,
+                                              n_startup_trials=10)  # fmt: skip
+        if self.sampler == "gp":
+            return optuna.samplers.GPSampler(seed=seed, constraints_func=cf, n_startup_trials=10,
+                                             deterministic_objective=True)  # fmt: skip
+        if self.sampler == "cmaes":
+            return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=1)
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    def _open_study(self) -> optuna.Study:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = _open_storage(self.storage)
+        directions = ["minimize"] if self.objective == "constrained" else ["minimize", "maximize"]
+        name = self.study_name or "trustlab-poisoning"
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, directions=directions,
+                                        sampler=self._make_sampler(), load_if_exists=storage is not None)  # fmt: skip
+        except ValueError as exc:  # directions differ from the stored study's
+            raise ConfigError(f"study {name!r} exists with a different configuration: {exc}") from None
+        except Exception as exc:  # storage errors surface here for lazy engines
+            raise ConfigError(f"cannot use storage for study {name!r}: {str(exc).splitlines()[0]}") from None
+        config = json.loads(json.dumps(self.config_()))
+        stored = study.user_attrs.get("trustlab_config")
+        if stored is None:
+            study.set_user_attr("trustlab_config", config)
+            for k, v in (self.study_attrs or {}).items():
+                study.set_user_attr(k, v)
+            if self.warm_start and self.sampler != "random":
+                direction = int(np.sign(self.baseline_[METRICS[self.metric][0]] - (1.0 if self.metric == "disparate_impact" else 0.0)))
+                if self.metric == "disparate_impact":
+                    direction = -direction  # DI < 1 means the privileged group is favoured
+                study.enqueue_trial(PoisonSpace.heuristic(direction or 1))
+        elif stored != config:
+            diff = [f"{k}: stored {stored.get(k)!r} != {config.get(k)!r}" for k in config if stored.get(k) != config[k]]
+            raise ConfigError(f"study {name!r} exists with a different configuration ({'; '.join(diff)})")
+        return study
+
+    def _objective(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        study = trial.study
+        if self.storage is not None:  # other processes may have used the budget meanwhile
+            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) - 1
+            if counted_trials(study) + running >= self.n_trials:
+                trial.set_user_attr("skipped", "budget already used")
+                raise optuna.TrialPruned()
+        params = PoisonSpace.suggest(trial)
+        rows, labels, _ = self.space_.generate(params)
+        Xa = pd.concat([self._X, rows], ignore_index=True)
+        ya = np.concatenate([self._y, labels])
+        t0 = time.perf_counter()
+        try:
+            model = clone(self.estimator).fit(Xa, ya)
+            block = self._evaluate(model, self._Xv, self._yv, self._sv)
+        except Exception as exc:  # report which trial and why, keep going
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            trial.set_user_attr("error", msg)
+            self.failures_.append({"trial": trial.number, "error": msg})
+            log.warning("trial %d: the learner failed: %s", trial.number, msg)
+            raise _LearnerFailed(msg) from None
+        finally:
+            self.trainings_ += 1
+        loss = self.baseline_["accuracy"] - block["accuracy"]
+        value = unfairness(block, self.metric)
+        trial.set_user_attr("validation", block)
+        trial.set_user_attr("n_rows", len(rows))
+        trial.set_user_attr("accuracy_loss", loss)
+        trial.set_user_attr("constraint", [loss - self.max_accuracy_loss])
+        trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
+        if self.objective == "pareto":
+            return value, block["accuracy"]
+        return value
+
+    def _optimise(self, study: optuna.Study, *, max_own: int | None = None) -> None:
+        progress = _Progress(self.n_trials, counted_trials(study), enabled=self.show_progress)
+        heartbeat = isinstance(study._storage, optuna.storages.RDBStorage) or hasattr(study._storage, "_backend")
+        own = 0
+        with progress:
+            while True:
+                if heartbeat:
+                    optuna.storages.fail_stale_trials(study)
+                done = counted_trials(study)
+                progress.update(done)
+                if done >= self.n_trials:
+                    break
+                running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+                todo = self.n_trials - done - running
+                if max_own is not None:
+                    todo = min(todo, max_own - own)
+                    if todo <= 0:
+                        break
+                if todo <= 0:  # other workers are finishing the budget
+                    time.sleep(1.0)
+                    continue
+                study.optimize(self._objective, n_trials=min(todo, self.n_jobs), n_jobs=self.n_jobs,
+                               catch=(_LearnerFailed,))  # fmt: skip
+                own += min(todo, self.n_jobs)
+        if max_own is None and counted_trials(study) and not _complete(study):
+            raise LearnerError(
+                f"every trial failed to fit; first error: {self.failures_[0]['error'] if self.failures_ else '?'}"
+            )
+
+    def _select_best(self, study: optuna.Study) -> None:
+        trials = _complete(study)
+        feasible = [t for t in trials if t.user_attrs["constraint"][0] <= 0]
+        if feasible:
+            best = min(feasible, key=lambda t: (t.values[0], t.number))
+        else:  # nothing met the constraint: least accuracy loss, say so
+            best = min(trials, key=lambda t: (t.user_attrs["accuracy_loss"], t.values[0], t.number))
+            log.warning("no trial met the accuracy constraint; using the one with the smallest loss")
+        self.feasible_ = bool(feasible)
+        self.best_trial_ = best
+        self.best_params_ = {k: best.params[k] for k in BOUNDS}
+        self.pareto_front_ = study.best_trials if self.objective == "pareto" else [best]
+        rows, labels, sens = self.space_.generate(self.best_params_)
+        self.poison_ = rows.assign(**{self.label_name_: labels})
+        self.poison_sensitive_ = sens
+
+    # -- using the result ------------------------------------------------------------------
+    def generate(self, params: dict[str, float]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """Rows for any point of the space (e.g. a Pareto trial's params)."""
+        check_is_fitted(self, "space_")
+        return self.space_.generate(params)
+
+    def random_control_params(self, *, seed: int | None = None) -> dict[str, float]:
+        """A random point of the space with the same number of rows as ``poison_``."""
+        check_is_fitted(self, "poison_")
+        rng = np.random.default_rng([0 if seed is None else seed, 7919])
+        params = PoisonSpace.sample(rng)
+        params["fill"] = self.best_params_["fill"]
+        return params
+
+    def augment(self, X: pd.DataFrame, y: Any, sensitive_features: Any,
+                poison: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:  # fmt: skip
+        """The training set with the added rows appended.
+
+        Returns
+        -------
+        (X_aug, y_aug, sensitive_aug)
+        """
+        check_is_fitted(self, "poison_")
+        if poison is None:
+            rows = self.poison_.drop(columns=self.label_name_)
+            labels = self.poison_[self.label_name_].to_numpy()
+            sens = self.poison_sensitive_
+        else:
+            rows, labels, sens = poison
+        if list(X.columns) != list(rows.columns):
+            raise DataError("X does not have the columns the poisoner was fit on")
+        X_aug = pd.concat([X.reset_index(drop=True), rows], ignore_index=True)
+        y_aug = np.concatenate([np.asarray(y).astype(int), labels])
+        s_aug = np.concatenate([np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str)), sens])
+        return X_aug, y_aug, s_aug
+
+
+def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get("constraint", [1.0]))
+
+
+def _complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if "constraint" in t.user_attrs]
+
+
+def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X))[:, 1]
+    return np.asarray(model.predict(X), dtype=float)
+
+
+class _Progress:
+    """A rich progress bar over counted trials (no-op when disabled)."""
+
+    def __init__(self, total: int, done: int, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.total, self.done = total, done
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self._p = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                               TimeElapsedColumn(), transient=False)  # fmt: skip
+            self._p.__enter__()
+            self._task = self._p.add_task("black-box trainings", total=self.total, completed=self.done)
+        return self
+
+    def update(self, done: int) -> None:
+        if self.enabled:
+            self._p.update(self._task, completed=min(done, self.total))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self._p.__exit__(*exc)
