@@ -1,5 +1,11 @@
 """Fixtures shared across test folders: a real PostgreSQL server (see ``_pg.py``)."""
 
-from _pg import pg_server, pg_url
+import sys
+from pathlib import Path
+
+# Helpers beside this file stay importable under --import-mode=importlib (appended: no shadowing).
+sys.path.append(str(Path(__file__).parent))
+
+from _pg import pg_server, pg_url  # noqa: E402
 
 __all__ = ["pg_server", "pg_url"]

@@ -62,11 +62,16 @@ PRIVACY = {
 }  # fmt: skip
 PRIVACY["fdmia"] = {"gap": 0.05, "by_group": {"male": 0.6, "female": 0.65}}
 
-SCAN = {
-    "labels": {str(k): {"l1_norm": 40.0 - (30 if k == 7 else 0) + k, "asr": 0.99} for k in range(10)},
-    "anomaly_index": 3.4,
+SCAN = {  # the schema of trustlab.backdoor's CleanseResult.to_json()
+    "labels": {str(k): {"l1_norm": 40.0 - (30 if k == 7 else 0) + k, "asr": 0.99,
+                        "reached_threshold": True, "steps": 200, "final_cost": 0.01}
+               for k in range(10)},
+    "anomaly_index": {str(k): 3.4 if k == 7 else 0.5 for k in range(10)},
     "flagged": [7],
-}
+    "median_l1_norm": 44.5,
+    "seconds": 3.2,
+    "config": {"steps": 200, "init_cost": 0.001},
+}  # fmt: skip
 
 
 @pytest.fixture

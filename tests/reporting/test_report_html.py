@@ -174,7 +174,9 @@ def test_backdoor_scan_marks_the_flagged_label(scan_dir: Path) -> None:
     page = _page(write_report(scan_dir).parent)
     labels = page.tables["Reverse-engineered trigger per label"]
     assert len(labels) == 11
-    assert _row(labels, "7")[-1] == "flagged"
+    assert labels[0][:3] == ["label", "trigger L1 norm", "attack success"]
+    assert labels[0][-2:] == ["anomaly index", ""] and "steps" in labels[0]
+    assert _row(labels, "7")[-2:] == ["3.4000", "flagged"]
     assert _row(labels, "3")[-1] == ""
     assert "1 h 06 min" in (scan_dir / "report.html").read_text()
 

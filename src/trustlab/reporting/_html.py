@@ -357,21 +357,28 @@ def _privacy(res: dict[str, Any]) -> list[Table]:
     return tables
 
 
+SCAN_NAMES = {"l1_norm": "trigger L1 norm", "asr": "attack success"}
+
+
 def _backdoor_scan(res: dict[str, Any]) -> list[Table]:
     flagged = res.get("flagged")
     flagged_set = {str(x) for x in flagged} if isinstance(flagged, list) else (
         {str(flagged)} if _scalar(flagged) and flagged is not None else set())  # fmt: skip
     anomaly = res.get("anomaly_index")
+    labels: dict[str, dict[str, Any]] = res["labels"]
+    keys: list[str] = [k for k in SCAN_NAMES if any(k in r for r in labels.values())]
+    for r in labels.values():
+        keys.extend(k for k, v in r.items() if k not in keys and _scalar(v))
     rows = []
-    for label, r in res["labels"].items():
-        a = anomaly.get(label) if isinstance(anomaly, dict) else None
-        row = [Cell(str(label)), fmt(r.get("l1_norm")), fmt(r.get("asr"))]
+    for label, r in labels.items():
+        row = [Cell(str(label))] + [fmt(r.get(k)) for k in keys]
         if isinstance(anomaly, dict):
-            row.append(fmt(a))
+            row.append(fmt(anomaly.get(label)))
         hit = str(label) in flagged_set
         row.append(Cell("flagged" if hit else "", cls="flag" if hit else ""))
         rows.append(row)
-    cols = ["label", "trigger L1 norm", "attack success", *(["anomaly index"] if isinstance(anomaly, dict) else []), ""]
+    cols = ["label", *[SCAN_NAMES.get(k, humanize(k)) for k in keys],
+            *(["anomaly index"] if isinstance(anomaly, dict) else []), ""]  # fmt: skip
     tables = [Table(cols, rows, "Reverse-engineered trigger per label")]
     rest = {k: v for k, v in res.items() if k != "labels" and (_scalar(v) or isinstance(v, list))}
     if rest:
