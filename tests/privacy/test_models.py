@@ -69,3 +69,20 @@ def test_exponentiated_gradient_pair(synthetic):
                                               sensitive_features=s, privileged="0")) for m in (b, f)]
     assert gaps[1] < gaps[0]
     assert BlackBox(f).proba(synthetic.X).shape == (len(synthetic), 2)
+
+
+def test_poisoning_pair_and_shadow_reuse():
+    from trustlab.datasets import load_builtin
+
+    ds = load_builtin("compas").subset(np.arange(600))
+    spec = PairSpec(model="logreg", fair_method="poisoning", categorical=ds.categorical, numeric=ds.numeric,
+                    privileged="Caucasian", poison={"n_trials": 3, "budget": 0.05})  # fmt: skip
+    b, f, info = spec.fit(ds.X, ds.y, ds.groups("race"), seed=0)
+    rows, labels, sens = info["poison"]
+    assert 0 < info["rows_added"] == len(rows) == len(labels) == len(sens) <= 30  # budget 5% of 600
+    assert info["search_trainings"] > 0
+    # a shadow reuses the attacker's rows without a new search
+    b2, f2, info2 = spec.fit(ds.X.iloc[:300], ds.y.iloc[:300], ds.groups("race").iloc[:300], seed=1,
+                             poison=info["poison"])  # fmt: skip
+    assert info2["rows_added"] == len(rows) and "search_trainings" not in info2
+    assert not np.allclose(BlackBox(b).proba(ds.X), BlackBox(f).proba(ds.X))

@@ -48,7 +48,7 @@ from trustlab.privacy._attacks import (
 from trustlab.privacy._defences import Defence, parse_defence
 from trustlab.privacy._metrics import attack_metrics, best_threshold
 from trustlab.privacy._models import BlackBox
-from trustlab.privacy._pairs import PairSpec
+from trustlab.privacy._pairs import PairSpec, poison_rows
 
 #: Attack names accepted by ``attacks=`` / ``--attacks``.
 ATTACKS = ("loss", "shadow", "lira", "fdmia", "label")
@@ -142,7 +142,7 @@ def _shadow_task(item: dict[str, Any]) -> dict[str, np.ndarray]:
     X, y, s, inm = item["X"], item["y"], item["s"], item["in_mask"]
     spec: PairSpec = item["spec"]
     biased, fair, _ = spec.fit(X[inm].reset_index(drop=True), y[inm], s[inm], seed=item["seed"],
-                               poisoner=item.get("poisoner"))  # fmt: skip
+                               poison=item.get("poison"))  # fmt: skip
     return {"biased": BlackBox(biased, random_state=item["seed"]).proba(X),
             "fair": BlackBox(fair, random_state=item["seed"]).proba(X)}  # fmt: skip
 
@@ -288,15 +288,16 @@ def privacy_audit(
 
     # shadow pairs
     Xq, yq, sq = rows(qpool)
-    poisoner = None
+    poison = None
     if spec.fair_method == "poisoning":  # the attacker runs the repair search once, on its own data
         own = np.sort(rng.choice(len(pool), n_train, replace=False))
         Xo, yo, so = rows(pool[own])
         poisoner = spec.make_poisoner(seed + 7919)
         poisoner.fit(Xo, pd.Series(yo), sensitive_features=pd.Series(so))
+        poison = poison_rows(poisoner)
     threads = 1 if (n_jobs != 1 or scheduler is not None) else None
     items = [{"X": Xq, "y": yq, "s": sq, "in_mask": in_mask[k], "spec": spec, "seed": seed * 1000 + 1 + k,
-              "poisoner": poisoner, "threads": threads} for k in range(shadows)]  # fmt: skip
+              "poison": poison, "threads": threads} for k in range(shadows)]  # fmt: skip
     with _progress(progress, "shadow pairs", shadows) as tick:
         outs = parallel_map(_shadow_task, items, n_jobs=n_jobs, scheduler=scheduler, progress=tick)
 
@@ -385,6 +386,8 @@ def privacy_audit(
         "epsilon": spec.dp_epsilon,
         "epsilon_spent": max(eps_vals) if eps_vals else None,
         "epsilon_spent_by_model": eps or None,
+        "fair_method_info": {k: v for k, v in info.items() if k in ("rows_added", "feasible", "search_trainings",
+                                                                   "predictors")},
         "delta": spec.dp_delta if spec.dp_epsilon is not None else None,
         "seed": seed,
         "trainings": (0 if target_models is not None else 2) + 2 * shadows,

@@ -222,6 +222,8 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             from torch.utils.data import DataLoader, TensorDataset
 
             loader = DataLoader(TensorDataset(*tensors), batch_size=bs, shuffle=True, generator=gen)
+            warnings.filterwarnings("ignore", message=".*Secure RNG turned off.*")
+            warnings.filterwarnings("ignore", message=".*Full backward hook is firing.*")
             engine = PrivacyEngine(accountant="rdp")
             key = (float(self.dp_epsilon), float(self.dp_delta), len(loader), int(self.epochs))
             with warnings.catch_warnings():

@@ -28,6 +28,13 @@ from trustlab.privacy._models import TorchMLPClassifier
 FAIR_METHODS = ("penalty", "exponentiated-gradient", "poisoning")
 
 
+def poison_rows(poisoner: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows a fitted :class:`~trustlab.poisoning.FairnessPoisoner` adds: (rows, labels, sensitive)."""
+    label = poisoner.label_name_
+    return (poisoner.poison_.drop(columns=label).reset_index(drop=True),
+            poisoner.poison_[label].to_numpy().astype(int), np.asarray(poisoner.poison_sensitive_).astype(str))
+
+
 def check_fair_method(method: str, model: str) -> str:
     """Validate ``--fair-method`` against ``--model``."""
     if method not in FAIR_METHODS:
@@ -108,9 +115,10 @@ class PairSpec:
             from trustlab.poisoning import FairnessPoisoner
         except ImportError:
             raise ConfigError("--fair-method poisoning needs trustlab.poisoning, which is not installed") from None
-        return FairnessPoisoner(self.base_estimator(seed), random_state=seed, **self.poison)
+        return FairnessPoisoner(self.base_estimator(seed), privileged=self.privileged, random_state=seed,
+                                **self.poison)  # fmt: skip
 
-    def fit(self, X: pd.DataFrame, y: Any, sensitive: Any, *, seed: int, poisoner: Any = None,
+    def fit(self, X: pd.DataFrame, y: Any, sensitive: Any, *, seed: int, poison: Any = None,
             progress: bool = False) -> tuple[Any, Any, dict[str, Any]]:  # fmt: skip
         """Train the biased and the fair model on the same rows.
 
@@ -120,10 +128,10 @@ class PairSpec:
             Raw rows, 0/1 labels, sensitive values.
         seed : int
             Seed of both models (same initialisation and batch order).
-        poisoner : fitted FairnessPoisoner, optional
-            For ``poisoning``: reuse this fitted poisoner's augmentation
-            instead of searching anew on ``X`` (the attacker's shadows run the
-            search once on their own data).
+        poison : (rows, labels, sensitive), optional
+            For ``poisoning``: append these rows instead of searching anew
+            on ``X`` (the attacker runs the search once on its own data and
+            adds the rows it found to every shadow's training set).
         progress : bool
             Progress bars over epochs.
 
@@ -149,15 +157,20 @@ class PairSpec:
             fair.fit(X, y, sensitive_features=binary_groups(s, self.privileged))
             info["predictors"] = len(fair.predictors_)
         else:  # poisoning
-            if poisoner is None:
+            if poison is None:
                 poisoner = self.make_poisoner(seed)
                 poisoner.fit(X, pd.Series(y), sensitive_features=pd.Series(s))
-            X_aug, y_aug, s_aug = poisoner.augment(X, pd.Series(y), pd.Series(s))
+                poison = poison_rows(poisoner)
+                info["feasible"] = bool(poisoner.feasible_)
+                info["search_trainings"] = int(poisoner.trainings_)
+            rows, labels, sens = poison
+            X_aug = pd.concat([X.reset_index(drop=True), rows], ignore_index=True)
+            y_aug = np.concatenate([y, np.asarray(labels).astype(int)])
+            s_aug = np.concatenate([s, np.asarray(sens).astype(str)])
             fair = clone(self.base_estimator(seed))
-            fair.fit(X_aug, np.asarray(y_aug).astype(int),
-                     **({"sensitive_features": np.asarray(s_aug)} if self.model == "mlp" else {}))  # fmt: skip
-            info["rows_added"] = int(len(X_aug) - len(X))
-            info["poisoner"] = poisoner
+            fair.fit(X_aug, y_aug, **({"sensitive_features": s_aug} if self.model == "mlp" else {}))
+            info["rows_added"] = int(len(rows))
+            info["poison"] = poison
         info["epsilon_spent"] = {
             "biased": getattr(biased, "epsilon_spent_", None),
             "fair": getattr(fair, "epsilon_spent_", None),
