@@ -71,7 +71,7 @@ def _finish(
     return Dataset(
         name=name,
         X=X,
-        y=pd.Series(np.asarray(y, dtype=int), name="y"),
+        y=pd.Series(np.asarray(y, dtype=int), name=target),
         sensitive=sensitive,
         privileged={k: str(v) for k, v in privileged.items()},
         categorical=categorical,

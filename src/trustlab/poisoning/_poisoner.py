@@ -280,13 +280,14 @@ class FairnessPoisoner(BaseEstimator):
         self._check_params()
         if not isinstance(X, pd.DataFrame):
             raise DataError("X must be a pandas DataFrame with the original columns")
+        name = getattr(y, "name", None)
+        self.label_name_ = str(name) if name is not None and name not in X.columns else "label"
         y = np.asarray(y).astype(int).ravel()
         s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
         if len(X) != len(y) or len(X) != len(s):
             raise DataError("X, y and sensitive_features differ in length")
         if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
             raise DataError("y must be binary 0/1 with both classes present")
-        self.label_name_ = getattr(y, "name", None) or "label"
         if X_val is None:
             strat = np.char.add(y.astype(str), s)
             tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=self.random_state,

@@ -44,8 +44,7 @@ def make_poisoner(split: DataSplit, *, learner: Any, sensitive: str, seed: int, 
 def fit_poisoner(poisoner: FairnessPoisoner, split: DataSplit, sensitive: str) -> FairnessPoisoner:
     """Fit on the training part, validated on the validation part (never the test part)."""
     tr, va = split.train, split.val
-    y = tr.y.rename(tr.target if tr.target not in tr.X.columns else "label")
-    return poisoner.fit(tr.X, y, sensitive_features=tr.groups(sensitive), X_val=va.X, y_val=va.y,
+    return poisoner.fit(tr.X, tr.y, sensitive_features=tr.groups(sensitive), X_val=va.X, y_val=va.y,
                         sensitive_val=va.groups(sensitive))  # fmt: skip
 
 
