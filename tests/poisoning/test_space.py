@@ -57,8 +57,9 @@ def test_generation_is_deterministic_and_seeded(mixed_split):
 
 def test_counts_follow_weights_and_fill(mixed_split):
     space = _space(mixed_split.train, n_rows=40)
-    params = {**PoisonSpace.heuristic(+1), "fill": 1.0}
+    params = PoisonSpace.heuristic(+1)[0]
     assert space.counts(params) == {"u0": 0, "u1": 20, "p0": 20, "p1": 0}
+    assert space.counts(PoisonSpace.heuristic(-1)[1]) == {"u0": 20, "u1": 0, "p0": 0, "p1": 20}
     rows, labels, sens = space.generate(params)
     assert labels.sum() == 20
     assert set(sens[labels == 1]) == {"f"} and set(sens[labels == 0]) == {"m"}  # cells keep their group

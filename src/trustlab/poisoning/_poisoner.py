@@ -141,7 +141,8 @@ class FairnessPoisoner(BaseEstimator):
         Privileged value of the sensitive attribute; required when it has more
         than two values (the others form the unprivileged group).
     warm_start : bool, default=True
-        Enqueue one heuristic point first (see ``PoisonSpace.heuristic``).
+        Enqueue the three-point heuristic design first (see
+        ``PoisonSpace.heuristic``); they count as trials of the budget.
     cv : int, default=3
         Folds of the cross-fitted black-box scores that place the score bands.
     study_attrs : dict, optional
@@ -425,7 +426,8 @@ class FairnessPoisoner(BaseEstimator):
                 direction = int(np.sign(self.baseline_[METRICS[self.metric][0]] - (1.0 if self.metric == "disparate_impact" else 0.0)))
                 if self.metric == "disparate_impact":
                     direction = -direction  # DI < 1 means the privileged group is favoured
-                study.enqueue_trial(PoisonSpace.heuristic(direction or 1))
+                for point in PoisonSpace.heuristic(direction or 1):
+                    study.enqueue_trial(point)
         elif stored != config:
             diff = [f"{k}: stored {stored.get(k)!r} != {config.get(k)!r}" for k in config if stored.get(k) != config[k]]
             raise ConfigError(f"study {name!r} exists with a different configuration ({'; '.join(diff)})")

@@ -104,16 +104,26 @@ class PoisonSpace:
         return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in BOUNDS.items()}
 
     @staticmethod
-    def heuristic(direction: int) -> dict[str, float]:
-        """A warm start: lift the disadvantaged group, damp the advantaged one, at the boundary.
+    def heuristic(direction: int) -> list[dict[str, float]]:
+        """A three-point warm-start design: lift the disadvantaged group, damp the advantaged one.
 
         ``direction`` is the sign of the privileged-minus-unprivileged gap of
-        the target metric on validation (``+1``: the privileged group is favoured).
+        the target metric on validation (``+1``: the privileged group is
+        favoured). The points use the whole budget with real (uninterpolated)
+        templates, and place the bands at the boundary (0.5), and further into
+        the other class (0.35 / 0.65 and 0.25 / 0.75): the lower the score of
+        a relabelled template, the more it moves the learner, and the more
+        accuracy it costs. Each point is one black-box training of the budget.
         """
-        w = {"w_u0": 0.0, "w_u1": 1.0, "w_p0": 1.0, "w_p1": 0.0}
-        if direction < 0:
-            w = {"w_u0": 1.0, "w_u1": 0.0, "w_p0": 0.0, "w_p1": 1.0}
-        return {**w, "fill": 0.5, **{f"c_{c}": 0.5 for c in CELLS}, "width": 0.15, "mix": 0.5, "noise": 0.0}
+        up, down = ("u1", "p0") if direction >= 0 else ("p1", "u0")
+        points = []
+        for centre, width in ((0.5, 0.15), (0.35, 0.1), (0.25, 0.15)):
+            p = {f"w_{c}": 0.0 for c in CELLS}
+            p.update({f"w_{up}": 1.0, f"w_{down}": 1.0, "fill": 1.0, "width": width, "mix": 0.0, "noise": 0.0})
+            p.update({f"c_{c}": 0.5 for c in CELLS})
+            p[f"c_{up}"], p[f"c_{down}"] = centre, 1.0 - centre
+            points.append(p)
+        return points
 
     # -- generation --------------------------------------------------------------------------
     def counts(self, params: dict[str, float]) -> dict[str, int]:
