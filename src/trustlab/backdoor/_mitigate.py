@@ -1,0 +1,204 @@
+"""Backdoor mitigation: unlearning with reverse-engineered triggers, neuron pruning.
+
+Both use only a small clean set (the validation split) and the triggers that
+Neural Cleanse reverse-engineered for the flagged labels; the true trigger is
+never used. Both return a new model and leave the given one unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trustlab._errors import ConfigError
+from trustlab.backdoor._model import SmallCNN, _progress, accuracy, seed_everything
+from trustlab.backdoor._triggers import Trigger
+
+
+@dataclass
+class MitigationResult:
+    """A mitigated model and what was measured on the clean set while building it."""
+
+    model: nn.Module
+    method: str
+    changed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _check(images: np.ndarray, labels: np.ndarray, triggers: list[Trigger]) -> None:
+    if len(images) == 0 or len(images) != len(labels):
+        raise ConfigError("mitigation needs a non-empty clean set with one label per image")
+    for t in triggers:
+        if t.image_shape != tuple(images.shape[1:]):
+            raise ConfigError(
+                f"trigger shape {t.image_shape} does not match images {tuple(images.shape[1:])}"
+            )
+
+
+def unlearn(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    triggers: list[Trigger],
+    fraction: float = 0.2,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 5e-4,
+    seed: int = 0,
+    progress: bool = False,
+) -> MitigationResult:
+    """Fine-tune on clean images, a ``fraction`` of which carry a reversed trigger, true labels kept.
+
+    Each epoch draws a fresh random ``fraction`` of the images and stamps each
+    of them with one of ``triggers`` (chosen uniformly), keeping the image's
+    true label, so the model learns that the trigger means nothing. With no
+    triggers (nothing flagged) the model is returned unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    images, labels : numpy.ndarray
+        Clean images ``[N, C, H, W]`` and their true labels (validation split).
+    triggers : list of Trigger
+        Reverse-engineered triggers of the flagged labels.
+    fraction : float
+        Share of images stamped per epoch, in (0, 1).
+    epochs, batch_size, lr : fine-tuning with Adam.
+    seed : int
+    progress : bool
+
+    Returns
+    -------
+    MitigationResult
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"unlearning fraction must be in (0, 1), got {fraction}")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
+    _check(images, labels, triggers)
+    if not triggers:
+        return MitigationResult(model, "unlearn", False, {"note": "no label flagged"})
+    gen = seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    new = copy.deepcopy(model)
+    new.train()
+    opt = torch.optim.Adam([p for p in new.parameters() if p.requires_grad], lr=lr)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    n = len(labels)
+    k = max(1, int(round(fraction * n)))
+    with _progress(progress) as bar:
+        task = bar.add_task("unlearning", total=epochs)
+        for _ in range(epochs):
+            x = np.array(images, dtype=np.float32, copy=True)
+            stamped = rng.choice(n, size=k, replace=False)
+            which = rng.integers(len(triggers), size=k)
+            for t_i, trig in enumerate(triggers):
+                sel = stamped[which == t_i]
+                x[sel] = trig.stamp(x[sel])
+            xt = torch.as_tensor(x)
+            order = torch.randperm(n, generator=gen)
+            for i in range(0, n, batch_size):
+                idx = order[i : i + batch_size]
+                opt.zero_grad()
+                nn.functional.cross_entropy(new(xt[idx]), y[idx]).backward()
+                opt.step()
+            bar.advance(task)
+    new.eval()
+    details = {"fraction": fraction, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+               "stamped_per_epoch": k, "clean_images": n}  # fmt: skip
+    return MitigationResult(new, "unlearn", True, details)
+
+
+def _reversed_asr(logits: np.ndarray, labels: np.ndarray, target: int) -> float:
+    keep = labels != target
+    return float(np.mean(logits[keep].argmax(axis=1) == target)) if keep.any() else float("nan")
+
+
+def prune_neurons(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    triggers: list[Trigger],
+    targets: list[int],
+    max_fraction: float = 0.5,
+    asr_goal: float = 0.01,
+    max_accuracy_drop: float = 0.01,
+) -> MitigationResult:
+    """Prune penultimate-layer neurons that the reversed triggers excite most.
+
+    Neurons are ranked by mean activation on stamped minus clean images
+    (averaged over the triggers). Pruning ``k = 0, 1, 2 ...`` top neurons (up
+    to ``max_fraction`` of the layer) is evaluated on the clean set, and the
+    smallest ``k`` whose reversed-trigger ASR is <= ``asr_goal`` while clean
+    accuracy drops by at most ``max_accuracy_drop`` is chosen; if none
+    qualifies, the ``k`` with the lowest reversed-trigger ASR among those
+    within the accuracy budget. Only :class:`SmallCNN` models can be pruned.
+    """
+    if not isinstance(model, SmallCNN):
+        raise ConfigError("neuron pruning needs a trustlab SmallCNN model (not TorchScript)")
+    if not 0.0 < max_fraction <= 1.0:
+        raise ConfigError(f"max_fraction must be in (0, 1], got {max_fraction}")
+    if len(triggers) != len(targets):
+        raise ConfigError("one target label per trigger is needed")
+    _check(images, labels, triggers)
+    if not triggers:
+        return MitigationResult(model, "prune", False, {"note": "no label flagged"})
+    labels = np.asarray(labels)
+    model.eval()
+    with torch.no_grad():
+        base = model.neuron_mask.clone()
+        clean_f = model.features(torch.as_tensor(images))
+        trig_f = [model.features(torch.as_tensor(t.stamp(images))) for t in triggers]
+        diff = torch.stack([(f - clean_f).mean(dim=0) for f in trig_f]).mean(dim=0)
+        diff = torch.where(base > 0, diff, torch.full_like(diff, -np.inf))
+        ranking = torch.argsort(diff, descending=True, stable=True)
+        max_k = int(np.floor(max_fraction * int((base > 0).sum())))
+        curve = []
+        for k in range(max_k + 1):
+            mask = base.clone()
+            mask[ranking[:k]] = 0
+            acc = float((model.fc2(clean_f * mask).argmax(1).numpy() == labels).mean())
+            asr = max(
+                _reversed_asr(model.fc2(f * mask).numpy(), labels, tgt)
+                for f, tgt in zip(trig_f, targets, strict=True)
+            )
+            curve.append((k, acc, asr))
+    acc0 = curve[0][1]
+    within = [c for c in curve if acc0 - c[1] <= max_accuracy_drop]
+    good = [c for c in within if c[2] <= asr_goal]
+    k, acc_k, asr_k = good[0] if good else min(within, key=lambda c: (c[2], c[0]))
+    new = copy.deepcopy(model)
+    with torch.no_grad():
+        new.neuron_mask[ranking[:k]] = 0
+    details = {
+        "pruned": int(k), "layer_size": int(base.numel()), "goal_met": bool(good),
+        "val_accuracy_before": acc0, "val_accuracy_after": acc_k,
+        "val_reversed_asr_before": curve[0][2], "val_reversed_asr_after": asr_k,
+        "pruned_neurons": [int(i) for i in ranking[:k]],
+        "curve": [{"pruned": c[0], "val_accuracy": c[1], "val_reversed_asr": c[2]} for c in curve],
+    }  # fmt: skip
+    return MitigationResult(new, "prune", k > 0, details)
+
+
+def evaluate(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    trigger: Trigger | None,
+    target: int | None,
+) -> dict[str, float | None]:
+    """Clean accuracy and (if the trigger is known) ASR on held-out images."""
+    from trustlab.backdoor._model import attack_success_rate
+
+    out: dict[str, float | None] = {"clean_accuracy": accuracy(model, images, labels), "asr": None}
+    if trigger is not None and target is not None:
+        out["asr"] = attack_success_rate(model, images, labels, trigger=trigger, target=target)
+    return out

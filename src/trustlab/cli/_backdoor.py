@@ -1,0 +1,298 @@
+"""``trustlab backdoor train|scan|unlearn|demo``: thin over :mod:`trustlab.backdoor`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from trustlab._errors import ConfigError, DataError
+from trustlab._io import staged_output, write_json, write_run_json
+from trustlab.cli._app import app, console
+
+backdoor_app = typer.Typer(
+    help="Backdoor security: BadNets injection, Neural Cleanse scan, unlearning / pruning.",
+    no_args_is_help=True,
+)
+app.add_typer(backdoor_app, name="backdoor")
+
+DATA_OPT = typer.Option("mnist5k", "--data", help="mnist5k, digits, or idx:IMAGES,LABELS.")
+OUT_OPT = typer.Option(..., "--out", help="Output folder (written only if the command succeeds).")
+MODEL_OPT = typer.Option(..., "--model", help="model.pt (with model.json beside it) or a TorchScript file.")
+PROGRESS_OPT = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
+SPLIT_SEED_OPT = typer.Option(
+    None, "--split-seed", help="Seed of the train/val/test split (default: the one in model.json, else 0)."
+)
+
+
+def _finish_report(folder: Path) -> None:
+    try:
+        from trustlab.reporting import write_report
+    except ImportError:  # reporting not built yet
+        return
+    write_report(folder)
+
+
+def _split(data: str, seed: int):
+    from trustlab.datasets import load_images, split_images
+
+    return split_images(load_images(data), seed=seed)
+
+
+def _load(model_path: Path, split) -> tuple[Any, Any]:
+    from trustlab.backdoor import check_model, load_model
+
+    model, info = load_model(model_path)
+    check_model(model, info, image_shape=split.train.image_shape, n_classes=split.train.n_classes)
+    return model, info
+
+
+def _split_seed(model_path: Path, given: int | None) -> int:
+    if given is not None:
+        return given
+    meta = Path(model_path).with_name("model.json") if not Path(model_path).is_dir() else Path(
+        model_path, "model.json"
+    )
+    try:
+        return int(json.loads(meta.read_text()).get("split_seed", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+def _table(title: str, rows: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for k, v in rows.items():
+        table.add_row(k, "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)))
+    return table
+
+
+# ------------------------------------------------------------------ train
+
+
+def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean: bool, seed: int,
+              epochs: int, out: Path, progress: bool) -> dict[str, Any]:  # fmt: skip
+    """Body of ``backdoor train``; returns ``train.json``."""
+    from trustlab.backdoor import (
+        check_target,
+        parse_trigger,
+        save_model,
+        train_model,
+        use_all_cores,
+    )
+
+    t0 = time.perf_counter()
+    split = _split(data, seed)
+    trig = None
+    if not clean:
+        trig = parse_trigger(trigger, image_shape=split.train.image_shape)
+        check_target(target, split.train.n_classes)
+        if not 0.0 < poison_rate < 1.0:
+            raise ConfigError(f"--poison-rate must be in (0, 1), got {poison_rate}")
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    threads = use_all_cores()
+    res = train_model(split, trigger=trig, target=None if clean else target,
+                      poison_rate=poison_rate, epochs=epochs, seed=seed, progress=progress)  # fmt: skip
+    with staged_output(out) as stage:
+        save_model(res.model, stage, trigger=res.trigger, target=res.target,
+                   extra={"dataset": split.train.name, "split_seed": seed})  # fmt: skip
+        write_json(stage / "train.json", res.report)
+        write_run_json(stage, kind="backdoor-train", dataset=split.train.name, seed=seed,
+                       wall_seconds=time.perf_counter() - t0, threads=threads,
+                       trigger=res.report["trigger"], target=res.target)  # fmt: skip
+        _finish_report(stage)
+    console.print(_table(f"backdoor train ({'clean' if clean else trigger})", {
+        "clean accuracy (test)": res.report["clean_accuracy"],
+        "attack success rate (test)": res.report["asr"],
+        "poisoned training images": res.report["poisoned_images"],
+    }))  # fmt: skip
+    console.print(f"wrote {out}/model.pt, model.json, train.json")
+    return res.report
+
+
+@backdoor_app.command("train")
+def train_cmd(
+    data: str = DATA_OPT,
+    trigger: str = typer.Option("square:4@bottom-right", "--trigger",
+                                help="square|checkerboard:SIZE@LOC[=VALUE] or file:MASK[+PATTERN]@LOC."),
+    target: int = typer.Option(3, "--target", help="Target label of the backdoor."),
+    poison_rate: float = typer.Option(0.1, "--poison-rate", help="Share of training images poisoned, in (0, 1)."),
+    clean: bool = typer.Option(False, "--clean", help="Train without a backdoor."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, the poisoned subset and training."),
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
+    out: Path = OUT_OPT,
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Train a small CNN, BadNets-poisoned unless --clean; write model.pt, model.json, train.json."""
+    run_train(data=data, trigger=trigger, target=target, poison_rate=poison_rate, clean=clean,
+              seed=seed, epochs=epochs, out=out, progress=progress)  # fmt: skip
+
+
+# ------------------------------------------------------------------ scan
+
+
+def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches: int,
+             batch_size: int, split_seed: int | None, seed: int, progress: bool) -> dict[str, Any]:  # fmt: skip
+    """Body of ``backdoor scan``; returns ``scan.json``."""
+    from trustlab.backdoor import plot_norms, plot_triggers, scan_model, use_all_cores
+
+    t0 = time.perf_counter()
+    sseed = _split_seed(model_path, split_seed)
+    split = _split(data, sseed)
+    model, info = _load(model_path, split)
+    threads = use_all_cores()
+    result = scan_model(model, split, steps=steps, mini_batches=mini_batches,
+                        batch_size=batch_size, seed=seed, progress=progress)  # fmt: skip
+    report = result.to_json()
+    report.update({"dataset": split.val.name, "split_seed": sseed, "scanned_on": "val",
+                   "model": str(model_path), "threads": threads})  # fmt: skip
+    with staged_output(out) as stage:
+        write_json(stage / "scan.json", report)
+        result.save_arrays(stage / "scan.npz")
+        plot_triggers(result, stage / "triggers.png")
+        plot_norms(result, stage / "norms.png")
+        write_run_json(stage, kind="backdoor-scan", dataset=split.val.name, seed=seed,
+                       split_seed=sseed, wall_seconds=time.perf_counter() - t0,
+                       scan_seconds=result.seconds, threads=threads, model=str(model_path))  # fmt: skip
+        _finish_report(stage)
+    table = Table(title=f"Neural Cleanse ({result.seconds:.1f} s, {threads} threads)")
+    for col in ("label", "mask L1", "ASR (val)", "anomaly index", "flagged"):
+        table.add_column(col, justify="right")
+    for i, lab in enumerate(result.labels):
+        table.add_row(str(lab), f"{result.l1_norms[i]:.1f}", f"{result.asr[i]:.3f}",
+                      f"{result.anomaly_index[i]:.2f}", "yes" if lab in result.flagged else "")  # fmt: skip
+    console.print(table)
+    console.print(f"flagged: {result.flagged or 'none'}; wrote {out}/scan.json")
+    return report
+
+
+@backdoor_app.command("scan")
+def scan_cmd(
+    model: Path = MODEL_OPT,
+    data: str = DATA_OPT,
+    out: Path = OUT_OPT,
+    steps: int = typer.Option(60, "--steps", help="Neural Cleanse schedule steps (each --mini-batches updates)."),
+    mini_batches: int = typer.Option(5, "--mini-batches", help="Gradient updates per schedule step."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Clean images per update (per label)."),
+    split_seed: int = SPLIT_SEED_OPT,
+    seed: int = typer.Option(0, "--seed", help="Seed of the mask initialisation and batch order."),
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Neural Cleanse over all labels on the validation split; write scan.json and plots."""
+    run_scan(model_path=model, data=data, out=out, steps=steps, mini_batches=mini_batches,
+             batch_size=batch_size, split_seed=split_seed, seed=seed, progress=progress)  # fmt: skip
+
+
+# ------------------------------------------------------------------ unlearn
+
+
+def _read_scan(folder: Path):
+    from trustlab.backdoor import cleanse_from_arrays, load_cleanse_arrays
+
+    folder = Path(folder)
+    if not (folder / "scan.json").is_file() or not (folder / "scan.npz").is_file():
+        raise DataError(f"{folder} is not a scan output (needs scan.json and scan.npz)")
+    try:
+        scan = json.loads((folder / "scan.json").read_text())
+        flagged = [int(v) for v in scan["flagged"]]
+        labels, masks, patterns = load_cleanse_arrays(folder / "scan.npz")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read the scan in {folder}: {exc}") from None
+    if any(f not in labels for f in flagged):
+        raise DataError(f"{folder}: flagged labels {flagged} are not among the scanned labels")
+    return cleanse_from_arrays(labels, masks, patterns, flagged)
+
+
+def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, method: str,
+                fraction: float, epochs: int, lr: float, split_seed: int | None, seed: int,
+                progress: bool) -> dict[str, Any]:  # fmt: skip
+    """Body of ``backdoor unlearn``; returns ``unlearn.json``."""
+    from trustlab.backdoor import mitigate, save_model, use_all_cores
+
+    t0 = time.perf_counter()
+    if method not in ("unlearn", "prune"):
+        raise ConfigError(f"unknown --method {method!r}; choose unlearn or prune")
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"--fraction must be in (0, 1), got {fraction}")
+    sseed = _split_seed(model_path, split_seed)
+    split = _split(data, sseed)
+    model, info = _load(model_path, split)
+    scan = _read_scan(scan_dir)
+    if scan.masks.shape[1:] != split.val.image_shape[1:]:
+        raise DataError(f"the scan's masks {scan.masks.shape[1:]} do not match the data's images")
+    threads = use_all_cores()
+    options: dict[str, Any] = (
+        {"fraction": fraction, "epochs": epochs, "lr": lr} if method == "unlearn" else {}
+    )
+    res, report = mitigate(model, split, scan, method=method, trigger=info.trigger,
+                           target=info.target, seed=seed, progress=progress, **options)  # fmt: skip
+    report.update({"dataset": split.val.name, "split_seed": sseed, "model": str(model_path),
+                   "scan": str(scan_dir)})  # fmt: skip
+    with staged_output(out) as stage:
+        extra = {k: v for k, v in info.meta.items()
+                 if k not in ("format", "trigger", "target", "trigger_file")}  # fmt: skip
+        extra["mitigation"] = {"method": method, "flagged": report["flagged"],
+                               "changed": report["changed"]}  # fmt: skip
+        extra["split_seed"] = sseed
+        save_model(res.model, stage, trigger=info.trigger, target=info.target, extra=extra)
+        write_json(stage / "unlearn.json", report)
+        write_run_json(stage, kind="backdoor-unlearn", dataset=split.val.name, seed=seed,
+                       split_seed=sseed, method=method, wall_seconds=time.perf_counter() - t0,
+                       threads=threads, model=str(model_path), scan=str(scan_dir))  # fmt: skip
+        _finish_report(stage)
+    if not report["flagged"]:
+        console.print("no label flagged: the model is left unchanged")
+    console.print(_table(f"backdoor {method} (test split)", {
+        k: report[k] for k in ("clean_accuracy_before", "clean_accuracy_after",
+                               "asr_before", "asr_after")
+    }))  # fmt: skip
+    console.print(f"wrote {out}/model.pt, unlearn.json")
+    return report
+
+
+@backdoor_app.command("unlearn")
+def unlearn_cmd(
+    model: Path = MODEL_OPT,
+    scan: Path = typer.Option(..., "--scan", help="Output folder of `trustlab backdoor scan`."),
+    data: str = DATA_OPT,
+    out: Path = OUT_OPT,
+    method: str = typer.Option("unlearn", "--method", help="unlearn (fine-tune) or prune (penultimate neurons)."),
+    fraction: float = typer.Option(0.2, "--fraction", help="Share of clean images carrying a reversed trigger."),
+    epochs: int = typer.Option(10, "--epochs", help="Fine-tuning epochs over the validation split."),
+    lr: float = typer.Option(5e-4, "--lr", help="Fine-tuning learning rate (Adam)."),
+    split_seed: int = SPLIT_SEED_OPT,
+    seed: int = typer.Option(0, "--seed", help="Seed of the stamped subset and batch order."),
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Remove the flagged backdoors; report clean accuracy and ASR before/after on the test split."""
+    run_unlearn(model_path=model, scan_dir=scan, data=data, out=out, method=method,
+                fraction=fraction, epochs=epochs, lr=lr, split_seed=split_seed, seed=seed,
+                progress=progress)  # fmt: skip
+
+
+# ------------------------------------------------------------------ demo
+
+
+@backdoor_app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("out/backdoor-demo"), "--out", help="Output folder (train/, scan/, unlearn/)."),
+    data: str = DATA_OPT,
+    seed: int = typer.Option(0, "--seed", help="Seed of everything."),
+    steps: int = typer.Option(60, "--steps", help="Neural Cleanse schedule steps."),
+    progress: bool = PROGRESS_OPT,
+) -> None:
+    """Plant a 4x4 backdoor in MNIST-5k, find it with Neural Cleanse, unlearn it."""
+    out = Path(out)
+    run_train(data=data, trigger="square:4@bottom-right", target=3, poison_rate=0.1, clean=False,
+              seed=seed, epochs=10, out=out / "train", progress=progress)  # fmt: skip
+    run_scan(model_path=out / "train" / "model.pt", data=data, out=out / "scan", steps=steps,
+             mini_batches=5, batch_size=32, split_seed=None, seed=seed, progress=progress)  # fmt: skip
+    run_unlearn(model_path=out / "train" / "model.pt", scan_dir=out / "scan", data=data,
+                out=out / "unlearn", method="unlearn", fraction=0.2, epochs=10, lr=5e-4,
+                split_seed=None, seed=seed, progress=progress)  # fmt: skip

@@ -1,0 +1,108 @@
+"""Unlearning and pruning on the tiny planted backdoor; model files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from trustlab._errors import ConfigError, ModelFileError
+from trustlab.backdoor import (
+    SmallCNN,
+    check_model,
+    load_model,
+    mitigate,
+    predict,
+    prune_neurons,
+    save_model,
+    unlearn,
+)
+
+TARGET = 3
+
+
+@pytest.fixture(scope="module")
+def unlearned(infected, infected_scan, digits_split, trigger):
+    return mitigate(infected.model, digits_split, infected_scan, method="unlearn",
+                    trigger=trigger, target=TARGET, seed=0)  # fmt: skip
+
+
+def test_unlearning_lowers_asr(unlearned, infected):
+    res, report = unlearned
+    assert report["changed"] and report["flagged"] == [TARGET]
+    assert report["asr_before"] == pytest.approx(infected.report["asr"])
+    assert report["asr_after"] < report["asr_before"] - 0.3
+    assert report["clean_accuracy_after"] >= report["clean_accuracy_before"] - 0.05
+    assert set(report) >= {"clean_accuracy_before", "clean_accuracy_after", "asr_before", "asr_after"}
+    # the reverse-engineered trigger lost its power on the validation split as well
+    assert report["val_reversed_asr_after"]["3"] < report["val_reversed_asr_before"]["3"]
+    # the given model is not modified
+    assert res.model is not infected.model
+
+
+def test_nothing_flagged_leaves_model_unchanged(infected, infected_scan, digits_split, trigger):
+    scan = type(infected_scan)(**{**infected_scan.__dict__, "flagged": []})
+    res, report = mitigate(infected.model, digits_split, scan, trigger=trigger, target=TARGET)
+    assert res.model is infected.model and not report["changed"]
+    assert report["asr_after"] == report["asr_before"] and "no label flagged" in report["note"]
+    res = unlearn(infected.model, digits_split.val.images, digits_split.val.labels, triggers=[])
+    assert res.model is infected.model and not res.changed
+
+
+def test_pruning_cuts_the_reversed_trigger(infected, infected_scan, digits_split):
+    val = digits_split.val
+    rev = infected_scan.trigger(TARGET)
+    res = prune_neurons(infected.model, val.images, val.labels, triggers=[rev], targets=[TARGET],
+                        max_accuracy_drop=0.05)  # fmt: skip
+    d = res.details
+    assert d["curve"][0]["pruned"] == 0 and len(d["curve"]) == int(0.5 * 32) + 1
+    assert d["val_reversed_asr_after"] <= d["val_reversed_asr_before"]
+    if res.changed:
+        mask = res.model.neuron_mask
+        assert int((mask == 0).sum()) == d["pruned"] > 0
+        assert infected.model.neuron_mask.min() == 1  # original untouched
+        assert d["val_accuracy_before"] - d["val_accuracy_after"] <= 0.05
+    with pytest.raises(ConfigError, match="one target"):
+        prune_neurons(infected.model, val.images, val.labels, triggers=[rev], targets=[])
+
+
+def test_mitigation_options_are_validated(infected, digits_split):
+    val = digits_split.val
+    for frac in (0.0, 1.0):
+        with pytest.raises(ConfigError, match="fraction"):
+            unlearn(infected.model, val.images, val.labels, triggers=[], fraction=frac)
+
+
+def test_save_load_round_trip(tmp_path, infected, digits_split, trigger):
+    save_model(infected.model, tmp_path, trigger=trigger, target=TARGET)
+    model, info = load_model(tmp_path / "model.pt")
+    assert info.kind == "smallcnn" and info.target == TARGET and info.input_shape == (1, 8, 8)
+    np.testing.assert_array_equal(info.trigger.mask, trigger.mask)
+    x = digits_split.test.images
+    np.testing.assert_array_equal(predict(model, x), predict(infected.model, x))
+    # a TorchScript file of any model is accepted
+    ts = tmp_path / "ts"
+    ts.mkdir()
+    torch.jit.save(torch.jit.script(infected.model), str(ts / "user.pt"))
+    model, info = load_model(ts / "user.pt")
+    assert info.kind == "torchscript" and info.trigger is None
+    check_model(model, info, image_shape=(1, 8, 8), n_classes=10)
+    np.testing.assert_array_equal(predict(model, x), predict(infected.model, x))
+
+
+def test_bad_model_files(tmp_path, infected):
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="neither"):
+        load_model(tmp_path / "junk.pt")
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path / "missing.pt")
+    save_model(infected.model, tmp_path)
+    model, info = load_model(tmp_path)
+    with pytest.raises(ModelFileError, match="shape"):
+        check_model(model, info, image_shape=(1, 28, 28), n_classes=10)
+    with pytest.raises(ModelFileError, match="classes"):
+        check_model(model, info, image_shape=(1, 8, 8), n_classes=3)
+    other = SmallCNN((1, 8, 8), 10, channels=(4, 4), hidden=8)
+    torch.save(other.state_dict(), tmp_path / "model.pt")  # weights no longer match model.json
+    with pytest.raises(ModelFileError, match="does not load"):
+        load_model(tmp_path / "model.pt")
