@@ -132,3 +132,16 @@ def test_datasets_command_lists_rows(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     assert "45,222" in out and "6,172" in out and "1,000" in out
+
+
+@pytest.mark.parametrize("args", [["audit", "--bogus"], ["audit", "--dataset", "german", "--seed", "x"], []])
+def test_usage_errors_are_one_line_and_exit_2(capsys, args):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    if args:
+        assert err.startswith("error:") and len(err.splitlines()) == 1, err
+
+
+def test_help_exits_0(capsys):
+    assert main(["--help"]) == 0
+    assert "audit" in capsys.readouterr().out
