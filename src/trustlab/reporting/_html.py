@@ -45,7 +45,10 @@ _TEMPLATES = Path(__file__).parent / "templates"
 CAPTIONS = {
     "by_group.png": "Selection rate, accuracy, TPR and FPR of each group on the test split.",
     "mitigate.png": "Baseline against the mitigated model, metric by metric, on the test split.",
-}
+    "trials.png": "Every trial of the search as a point (validation accuracy, validation unfairness), "
+                  "with the baseline, the chosen rows and the random control marked.",
+    "best_so_far.png": "Best validation unfairness found so far against the number of black-box trainings.",
+}  # fmt: skip
 
 #: Result file headlined for each command kind.
 MAIN_FILE = {
@@ -80,6 +83,7 @@ class Table:
     note: str = ""
     row_header: bool = True
     kv: bool = False
+    cls: str = ""
 
     @property
     def numeric(self) -> list[bool]:
@@ -414,7 +418,7 @@ def _read_csv(path: Path) -> Table:
             if n <= MAX_CSV_ROWS:
                 rows.append([_csv_cell(x) for x in row])
     note = f"first {MAX_CSV_ROWS} of {n:,} rows" if n > MAX_CSV_ROWS else f"{n:,} rows"
-    return Table(header, rows, path.name, note, row_header=False)
+    return Table(header, rows, path.name, note, row_header=False, cls="csv")
 
 
 def _csv_cell(text: str) -> Cell:
