@@ -78,7 +78,8 @@ def poison_cmd(
     sensitive: str = SENSITIVE_OPT,
     privileged: str = PRIVILEGED_OPT,
     positive: str = POSITIVE_OPT,
-    learner: str = LEARNER_OPT,
+    learner: list[str] = typer.Option(["rf"], "--learner", help=f"{LEARNER_OPT.help} Repeatable with --method "
+                                      "gradient: transfer targets (the first fills the main blocks; surrogate = white box)."),
     budget: str = typer.Option("0.05", "--budget", help="Rows to add: fraction of training rows (0.05) or count (120)."),
     metric: str = typer.Option("statistical_parity", "--metric", help=", ".join(METRICS)),
     trials: int = typer.Option(60, "--trials", help="Black-box trainings of the search."),
@@ -86,6 +87,8 @@ def poison_cmd(
     objective: str = typer.Option("constrained", "--objective", help=", ".join(OBJECTIVES)),
     max_accuracy_loss: float = typer.Option(0.01, "--max-accuracy-loss", help="Allowed validation accuracy drop."),
     method: str = typer.Option("bo", "--method", help="bo (Bayesian optimisation, black box) or gradient."),
+    surrogate: str = typer.Option("logreg", "--surrogate", help="--method gradient: logreg or mlp."),
+    steps: int = typer.Option(60, "--steps", help="--method gradient: outer gradient steps."),
     seed: int = SEED_OPT,
     n_jobs: int = typer.Option(1, "--n-jobs", help="Parallel trials in this process."),
     learner_jobs: int = NJOBS_OPT,
@@ -94,8 +97,20 @@ def poison_cmd(
     out: Path = OUT_OPT,
 ) -> None:
     """Search for a few added training rows that make a default learner fairer (black box)."""
-    if method != "bo":
-        raise ConfigError(f"unknown method {method!r}; this build has: bo")
+    if method not in ("bo", "gradient"):
+        raise ConfigError(f"unknown method {method!r}; choose from bo, gradient")
+    if method == "gradient":
+        from trustlab.cli._gradient import run_gradient
+
+        gcfg = {"dataset": dataset, "data": str(Path(data).resolve()) if data else None, "target": target,
+                "sensitive": sensitive, "privileged": privileged, "positive": positive,
+                "budget": parse_budget(budget), "metric": metric, "max_accuracy_loss": max_accuracy_loss,
+                "seed": seed}  # fmt: skip
+        ds, split, sens = _problem(gcfg)
+        run_gradient(gcfg, ds, split, sens, learners=list(learner), surrogate=surrogate, steps=steps, out=out,
+                     learner_jobs=learner_jobs)  # fmt: skip
+        return
+    learner = learner[-1]  # bo: one learner; as before, the last --learner given wins
     cfg = {"dataset": dataset, "data": str(Path(data).resolve()) if data else None, "target": target,
            "sensitive": sensitive, "privileged": privileged, "positive": positive, "learner": learner,
            "budget": parse_budget(budget), "metric": metric, "trials": trials, "sampler": sampler,
