@@ -440,11 +440,9 @@ def _load_json(path: Path) -> tuple[Any, str]:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    if n < 1024:
+        return f"{n:,} B"
+    return f"{n / 1024:.1f} KiB" if n < 1024**2 else f"{n / 1024**2:.1f} MiB"
 
 
 def build_context(folder: str | os.PathLike) -> dict[str, Any]:
@@ -564,11 +562,6 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_report(folder: str | os.PathLike) -> str:
-    """The HTML text of the report of ``folder`` (see :func:`write_report`)."""
-    return _environment().get_template("report.html").render(**build_context(folder))
-
-
 def write_report(folder: str | os.PathLike) -> Path:
     """Render ``folder/report.html`` from the files in ``folder``.
 
@@ -589,7 +582,7 @@ def write_report(folder: str | os.PathLike) -> Path:
         If the folder does not exist or has no readable ``run.json``.
     """
     folder = Path(folder)
-    html = render_report(folder)
+    html = _environment().get_template("report.html").render(**build_context(folder))
     fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
