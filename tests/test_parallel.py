@@ -83,12 +83,12 @@ def test_parallel_map_on_dask_local_cluster() -> None:
 WORKER = textwrap.dedent("""
     import os, sys, time
     import optuna
-    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url, name, n, sleep = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     storage = RDBStorage(url, heartbeat_interval=1, grace_period=3,
-                         failed_trial_callback=RetryFailedTrialCallback(max_retry=2))
+                         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
     study = optuna.load_study(study_name=name, storage=storage)
 
     def objective(trial):

@@ -83,7 +83,7 @@ def _open_storage(storage: str | None) -> Any:
             storage,
             heartbeat_interval=5,
             grace_period=20,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
     except Exception as exc:  # bad URL, unreachable server, wrong credentials
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
