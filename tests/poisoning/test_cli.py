@@ -80,3 +80,28 @@ def test_worker_unknown_study(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'w.db'}"
     assert main(["worker", "--storage", url, "--study-name", "ghost"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_bo_takes_one_learner(mixed_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*BASE, "--learner", "rf", "--data", str(mixed_csv), "--out", str(out)]) == 2
+    assert "give --learner once" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_demo_runs_end_to_end(monkeypatch, mixed_csv, tmp_path):
+    """`make demo`'s command end to end, with a small CSV standing in for Adult so it stays fast."""
+    import trustlab.cli._common as common
+    from trustlab.datasets import load_csv
+
+    small = tmp_path / "small.csv"
+    pd.read_csv(mixed_csv).rename(columns={"gender": "sex"}).to_csv(small, index=False)
+
+    def small_builtin(name):
+        return load_csv(small, target="hired", sensitive="sex", privileged="m", name=name)
+
+    monkeypatch.setattr(common, "load_builtin", small_builtin)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--trials", "4"]) == 0
+    for part, name in (("audit", "audit.json"), ("massaging", "mitigate.json"), ("poison", "summary.json")):
+        assert (out / part / name).exists() and (out / part / "report.html").exists()

@@ -110,7 +110,9 @@ def poison_cmd(
         run_gradient(gcfg, ds, split, sens, learners=list(learner), surrogate=surrogate, steps=steps, out=out,
                      learner_jobs=learner_jobs)  # fmt: skip
         return
-    learner = learner[-1]  # bo: one learner; as before, the last --learner given wins
+    if len(learner) != 1:
+        raise ConfigError("--method bo searches for one learner: give --learner once")
+    learner = learner[0]
     cfg = {"dataset": dataset, "data": str(Path(data).resolve()) if data else None, "target": target,
            "sensitive": sensitive, "privileged": privileged, "positive": positive, "learner": learner,
            "budget": parse_budget(budget), "metric": metric, "trials": trials, "sampler": sampler,
