@@ -13,6 +13,7 @@ from rich.table import Table
 from trustlab._errors import ConfigError, DataError
 from trustlab._io import staged_output, write_json, write_run_json
 from trustlab.cli._app import app, console
+from trustlab.cli._common import finish_report
 
 backdoor_app = typer.Typer(
     help="Backdoor security: BadNets injection, Neural Cleanse scan, unlearning / pruning.",
@@ -27,14 +28,6 @@ PROGRESS_OPT = typer.Option(True, "--progress/--no-progress", help="Show progres
 SPLIT_SEED_OPT = typer.Option(
     None, "--split-seed", help="Seed of the train/val/test split (default: the one in model.json, else 0)."
 )
-
-
-def _finish_report(folder: Path) -> None:
-    try:
-        from trustlab.reporting import write_report
-    except ImportError:  # reporting not built yet
-        return
-    write_report(folder)
 
 
 def _split(data: str, seed: int):
@@ -106,7 +99,7 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
         write_run_json(stage, kind="backdoor-train", dataset=split.train.name, seed=seed,
                        wall_seconds=time.perf_counter() - t0, threads=threads,
                        trigger=res.report["trigger"], target=res.target)  # fmt: skip
-        _finish_report(stage)
+        finish_report(stage)
     console.print(_table(f"backdoor train ({'clean' if clean else trigger})", {
         "clean accuracy (test)": res.report["clean_accuracy"],
         "attack success rate (test)": res.report["asr"],
@@ -160,7 +153,7 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
         write_run_json(stage, kind="backdoor-scan", dataset=split.val.name, seed=seed,
                        split_seed=sseed, wall_seconds=time.perf_counter() - t0,
                        scan_seconds=result.seconds, threads=threads, model=str(model_path))  # fmt: skip
-        _finish_report(stage)
+        finish_report(stage)
     table = Table(title=f"Neural Cleanse ({result.seconds:.1f} s, {threads} threads)")
     for col in ("label", "mask L1", "ASR (val)", "anomaly index", "flagged"):
         table.add_column(col, justify="right")
@@ -245,7 +238,7 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
         write_run_json(stage, kind="backdoor-unlearn", dataset=split.val.name, seed=seed,
                        split_seed=sseed, method=method, wall_seconds=time.perf_counter() - t0,
                        threads=threads, model=str(model_path), scan=str(scan_dir))  # fmt: skip
-        _finish_report(stage)
+        finish_report(stage)
     if not report["flagged"]:
         console.print("no label flagged: the model is left unchanged")
     console.print(_table(f"backdoor {method} (test split)", {

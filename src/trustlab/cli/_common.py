@@ -45,11 +45,9 @@ def load_data(
 
 
 def finish_report(folder: Path) -> None:
-    """Write ``report.html`` into a staged output folder (if the reporting module is present)."""
-    try:
-        from trustlab.reporting import write_report
-    except ImportError:  # reporting not installed in this build
-        return
+    """Write ``report.html`` into a staged output folder (every command ends with it)."""
+    from trustlab.reporting import write_report
+
     write_report(folder)
 
 
