@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from trustlab._errors import ConfigError, DataError
@@ -51,7 +50,7 @@ from trustlab.poisoning._gradient_core import (
     train_mlp,
     unrolled_mlp,
 )
-from trustlab.poisoning._poisoner import METRICS, resolve_budget
+from trustlab.poisoning._poisoner import METRICS, prepare_inputs, resolve_budget
 
 log = logging.getLogger("trustlab.poisoning")
 
@@ -200,44 +199,12 @@ class GradientPoisoner(BaseEstimator):
 
     def _prepare(self, X: pd.DataFrame, y: Any, s: Any, X_val: Any, y_val: Any, s_val: Any) -> None:
         self._check_params()
-        if not isinstance(X, pd.DataFrame):
-            raise DataError("X must be a pandas DataFrame with the original columns")
-        name = getattr(y, "name", None)
-        self.label_name_ = str(name) if name is not None and name not in X.columns else "label"
-        y = np.asarray(y).astype(int).ravel()
-        s = np.asarray(pd.Series(np.asarray(s)).astype(str))
-        if len(X) != len(y) or len(X) != len(s):
-            raise DataError("X, y and sensitive_features differ in length")
-        if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
-            raise DataError("y must be binary 0/1 with both classes present")
-        if X_val is None:
-            strat = np.char.add(y.astype(str), s)
-            ok = min(np.unique(strat, return_counts=True)[1]) > 1
-            tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=self.random_state,
-                                      stratify=strat if ok else y)  # fmt: skip
-            X_val, y_val, s_val = X.iloc[va], y[va], s[va]
-            X, y, s = X.iloc[tr], y[tr], s[tr]
-        else:
-            if y_val is None or s_val is None:
-                raise DataError("X_val needs y_val and sensitive_val")
-            if list(X_val.columns) != list(X.columns):
-                raise DataError("X_val does not have the columns of X")
-            y_val = np.asarray(y_val).astype(int).ravel()
-            s_val = np.asarray(pd.Series(np.asarray(s_val)).astype(str))
-        values = sorted(set(s))
-        if len(values) < 2:
-            raise DataError("the sensitive attribute has a single group in the training rows")
-        if self.privileged is not None:
-            if str(self.privileged) not in values:
-                raise DataError(f"privileged value {self.privileged!r} does not occur in the sensitive feature")
-            self.privileged_ = str(self.privileged)
-        elif len(values) > 2:
-            raise ConfigError("the sensitive attribute has more than two values: give privileged=")
-        else:
-            self.privileged_ = values[-1]
-        self.n_poison_ = resolve_budget(self.budget, len(X))
-        self._X, self._y, self._s = X.reset_index(drop=True), y, s
-        self._Xv, self._yv, self._sv = X_val.reset_index(drop=True), y_val, s_val
+        d = prepare_inputs(X, y, s, X_val, y_val, s_val, privileged=self.privileged,
+                           random_state=self.random_state)  # fmt: skip
+        self.label_name_, self.privileged_ = d["label_name"], d["privileged"]
+        self.n_poison_ = resolve_budget(self.budget, len(d["X"]))
+        self._X, self._y, self._s = d["X"], d["y"], d["s"]
+        self._Xv, self._yv, self._sv = d["X_val"], d["y_val"], d["s_val"]
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any, *, sensitive_features: Any, X_val: pd.DataFrame | None = None,

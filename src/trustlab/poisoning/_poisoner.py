@@ -103,6 +103,54 @@ def counted_trials(study: optuna.Study) -> int:
     return n
 
 
+def prepare_inputs(X: pd.DataFrame, y: Any, sensitive_features: Any, X_val: pd.DataFrame | None, y_val: Any,
+                   sensitive_val: Any, *, privileged: Any, random_state: int | None) -> dict[str, Any]:  # fmt: skip
+    """Validate a poisoner's inputs (shared by the black-box and gradient poisoners).
+
+    Without validation rows, 20% of the training rows are held out
+    (stratified on label x group). Returns the training and validation parts
+    (0..n-1 indexed frames, int labels, string groups), the label column
+    name for ``poison_`` and the privileged value.
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise DataError("X must be a pandas DataFrame with the original columns")
+    name = getattr(y, "name", None)
+    label_name = str(name) if name is not None and name not in X.columns else "label"
+    y = np.asarray(y).astype(int).ravel()
+    s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
+    if len(X) != len(y) or len(X) != len(s):
+        raise DataError("X, y and sensitive_features differ in length")
+    if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
+        raise DataError("y must be binary 0/1 with both classes present")
+    if X_val is None:
+        strat = np.char.add(y.astype(str), s)
+        ok = min(np.unique(strat, return_counts=True)[1]) > 1
+        tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=random_state,
+                                  stratify=strat if ok else y)  # fmt: skip
+        X_val, y_val, sensitive_val = X.iloc[va], y[va], s[va]
+        X, y, s = X.iloc[tr], y[tr], s[tr]
+    else:
+        if y_val is None or sensitive_val is None:
+            raise DataError("X_val needs y_val and sensitive_val")
+        if list(X_val.columns) != list(X.columns):
+            raise DataError("X_val does not have the columns of X")
+        y_val = np.asarray(y_val).astype(int).ravel()
+        sensitive_val = np.asarray(pd.Series(np.asarray(sensitive_val)).astype(str))
+    values = sorted(set(s))
+    if len(values) < 2:
+        raise DataError("the sensitive attribute has a single group in the training rows")
+    if privileged is not None:
+        if str(privileged) not in values:
+            raise DataError(f"privileged value {privileged!r} does not occur in the sensitive feature")
+        priv = str(privileged)
+    elif len(values) > 2:
+        raise ConfigError("the sensitive attribute has more than two values: give privileged=")
+    else:
+        priv = values[-1]
+    return {"X": X.reset_index(drop=True), "y": y, "s": s, "X_val": X_val.reset_index(drop=True),
+            "y_val": y_val, "s_val": sensitive_val, "label_name": label_name, "privileged": priv}  # fmt: skip
+
+
 class FairnessPoisoner(BaseEstimator):
     """Add a few crafted rows to a training set so that a black-box learner becomes fairer.
 
@@ -234,18 +282,6 @@ class FairnessPoisoner(BaseEstimator):
             if not callable(getattr(self.estimator, name, None)):
                 raise LearnerError(f"estimator {type(self.estimator).__name__} has no {name}()")
 
-    def _priv_value(self, s: np.ndarray) -> str:
-        values = sorted(set(s))
-        if len(values) < 2:
-            raise DataError("the sensitive attribute has a single group in the training rows")
-        if self.privileged is not None:
-            if str(self.privileged) not in values:
-                raise DataError(f"privileged value {self.privileged!r} does not occur in the sensitive feature")
-            return str(self.privileged)
-        if len(values) > 2:
-            raise ConfigError("the sensitive attribute has more than two values: give privileged=")
-        return values[-1]
-
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any, *, sensitive_features: Any, X_val: pd.DataFrame | None = None,
             y_val: Any = None, sensitive_val: Any = None) -> FairnessPoisoner:  # fmt: skip
@@ -279,33 +315,13 @@ class FairnessPoisoner(BaseEstimator):
                  y_val: Any, sensitive_val: Any) -> None:  # fmt: skip
         """Validate, fit the baseline and the cross-fitted scores, build the space."""
         self._check_params()
-        if not isinstance(X, pd.DataFrame):
-            raise DataError("X must be a pandas DataFrame with the original columns")
-        name = getattr(y, "name", None)
-        self.label_name_ = str(name) if name is not None and name not in X.columns else "label"
-        y = np.asarray(y).astype(int).ravel()
-        s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
-        if len(X) != len(y) or len(X) != len(s):
-            raise DataError("X, y and sensitive_features differ in length")
-        if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
-            raise DataError("y must be binary 0/1 with both classes present")
-        if X_val is None:
-            strat = np.char.add(y.astype(str), s)
-            tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=self.random_state,
-                                      stratify=strat if min(np.unique(strat, return_counts=True)[1]) > 1 else y)  # fmt: skip
-            X_val, y_val, sensitive_val = X.iloc[va].reset_index(drop=True), y[va], s[va]
-            X, y, s = X.iloc[tr].reset_index(drop=True), y[tr], s[tr]
-        else:
-            if y_val is None or sensitive_val is None:
-                raise DataError("X_val needs y_val and sensitive_val")
-            y_val = np.asarray(y_val).astype(int).ravel()
-            sensitive_val = np.asarray(pd.Series(np.asarray(sensitive_val)).astype(str))
-            if list(X_val.columns) != list(X.columns):
-                raise DataError("X_val does not have the columns of X")
-        self.privileged_ = self._priv_value(s)
+        d = prepare_inputs(X, y, sensitive_features, X_val, y_val, sensitive_val, privileged=self.privileged,
+                           random_state=self.random_state)  # fmt: skip
+        self.label_name_, self.privileged_ = d["label_name"], d["privileged"]
+        X, y, s = d["X"], d["y"], d["s"]
         self.n_poison_ = resolve_budget(self.budget, len(X))
-        self._X, self._y, self._s = X.reset_index(drop=True), y, s
-        self._Xv, self._yv, self._sv = X_val.reset_index(drop=True), y_val, sensitive_val
+        self._X, self._y, self._s = X, y, s
+        self._Xv, self._yv, self._sv = d["X_val"], d["y_val"], d["s_val"]
         self.trainings_ = 0
         self.failures_: list[dict[str, Any]] = []
 
