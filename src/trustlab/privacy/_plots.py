@@ -13,14 +13,7 @@ import numpy as np  # noqa: E402
 
 from trustlab.privacy._attacks import true_class_proba  # noqa: E402
 from trustlab.privacy._metrics import roc_points  # noqa: E402
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+from trustlab.reporting._plots import _save  # noqa: E402  (one figure-saving helper)
 
 
 def plot_roc_log(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, *, title: str = "") -> Path:
