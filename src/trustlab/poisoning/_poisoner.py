@@ -171,7 +171,8 @@ class FairnessPoisoner(BaseEstimator):
         disparate impact).
     max_accuracy_loss : float, default=0.01
         Constraint: validation accuracy may drop by at most this much against
-        the unpoisoned model (optuna ``constraints_func``).
+        the unpoisoned model (an optuna constraint: ``Trial.set_constraint`` on
+        optuna >= 5, the sampler's ``constraints_func`` before).
     n_trials : int, default=60
         Black-box trainings of the search.
     sampler : {"tpe", "gp", "random", "cmaes"}
@@ -409,7 +410,7 @@ class FairnessPoisoner(BaseEstimator):
 
     def _make_sampler(self) -> optuna.samplers.BaseSampler:
         seed = self.random_state
-        cf = _constraints
+        cf = None if _CORE_CONSTRAINTS else _constraints  # optuna < 5: the sampler asks
         if self.sampler == "tpe":
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=cf,
                                               n_startup_trials=10)  # fmt: skip
@@ -478,6 +479,8 @@ class FairnessPoisoner(BaseEstimator):
         trial.set_user_attr("n_rows", len(rows))
         trial.set_user_attr("accuracy_loss", loss)
         trial.set_user_attr("constraint", [loss - self.max_accuracy_loss])
+        if _CORE_CONSTRAINTS:  # optuna >= 5: the samplers read the trial's own constraint
+            trial.set_constraint("accuracy_loss", loss - self.max_accuracy_loss)
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         if self.objective == "pareto":
             return value, block["accuracy"]
@@ -563,6 +566,11 @@ class FairnessPoisoner(BaseEstimator):
         y_aug = np.concatenate([np.asarray(y).astype(int), labels])
         s_aug = np.concatenate([np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str)), sens])
         return X_aug, y_aug, s_aug
+
+
+# optuna 5 moved constraints into the trial (``Trial.set_constraint``) and deprecated the
+# samplers' ``constraints_func``; both carry the same values, so results do not depend on it.
+_CORE_CONSTRAINTS = hasattr(optuna.trial.Trial, "set_constraint")
 
 
 def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
