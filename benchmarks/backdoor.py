@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                     "other": f"{jobs[-1]['trigger']} -> {OTHER['target']}"},
         "neural_cleanse": "batched over 10 labels, mini_batches=5, batch 32, lr 0.1, init_cost 1e-3, "
                           "threshold 0.99, patience 5, multiplier 2, early stop",
-        "unlearning": "10 epochs over the 500 validation images, 20% stamped, Adam lr 5e-4",
+        "unlearning": "10 epochs over the 500 validation images, 20% stamped with each reversed trigger grown by 0/1/2 px, Adam lr 2e-3",
         "interval": "95% Student-t over seeds",
     }  # fmt: skip
     from trustlab._io import versions, write_json

@@ -17,6 +17,8 @@ from trustlab.backdoor import (
     save_model,
     unlearn,
 )
+from trustlab.backdoor._mitigate import dilate
+from trustlab.backdoor._triggers import Trigger
 
 TARGET = 3
 
@@ -71,6 +73,27 @@ def test_mitigation_options_are_validated(infected, digits_split):
     for frac in (0.0, 1.0):
         with pytest.raises(ConfigError, match="fraction"):
             unlearn(infected.model, val.images, val.labels, triggers=[], fraction=frac)
+    for bad in ((), (0, -1)):
+        with pytest.raises(ConfigError, match="dilations"):
+            unlearn(infected.model, val.images, val.labels, triggers=[], dilations=bad)
+
+
+def test_dilate_grows_the_mask_by_whole_pixels():
+    mask = np.zeros((8, 8), np.float32)
+    mask[4, 5] = 0.7
+    pattern = np.full((1, 8, 8), 0.9, np.float32)
+    trig = Trigger(mask, pattern, spec="rev")
+    assert dilate(trig, 0) is trig
+    one = dilate(trig, 1)
+    expected = np.zeros((8, 8), np.float32)
+    expected[3:6, 4:7] = 0.7
+    np.testing.assert_array_equal(one.mask, expected)  # 3x3 block, the soft value kept
+    np.testing.assert_array_equal(one.pattern, pattern)
+    assert int((dilate(trig, 2).mask > 0).sum()) == 25  # 5x5 block
+    edge = np.zeros((8, 8), np.float32)
+    edge[4, 7] = 1.0
+    assert int((dilate(Trigger(edge, pattern), 2).mask > 0).sum()) == 5 * 3  # clipped at the border
+    assert one.spec == "rev+dilate1"
 
 
 def test_save_load_round_trip(tmp_path, infected, digits_split, trigger):

