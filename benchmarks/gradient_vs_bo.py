@@ -43,12 +43,16 @@ TARGETS = ["surrogate", "rf", "gb", "xgb"]
 MAX_LOSS = 0.01  # the BO benchmark's constraint (FairnessPoisoner default)
 
 
-def cell_path(name: str, budget: float, seed: int, steps: int) -> Path:
-    return CACHE / f"{name}-logreg-{budget}-{seed}-{steps}.json"
+def _suffix(max_loss: float) -> str:
+    return "" if max_loss == MAX_LOSS else f"-loss{max_loss}"
 
 
-def run_cell(task: tuple[str, float, int, int]) -> dict | None:
-    name, budget, seed, steps = task
+def cell_path(name: str, budget: float, seed: int, steps: int, max_loss: float = MAX_LOSS) -> Path:
+    return CACHE / f"{name}-logreg-{budget}-{seed}-{steps}{_suffix(max_loss)}.json"
+
+
+def run_cell(task: tuple[str, float, int, int, float]) -> dict | None:
+    name, budget, seed, steps, max_loss = task
     path = cell_path(*task)
     if path.exists():
         return json.loads(path.read_text())
@@ -57,11 +61,11 @@ def run_cell(task: tuple[str, float, int, int]) -> dict | None:
         split = split_dataset(load_builtin(name), seed=seed, sensitive=sens)
         t0 = time.perf_counter()
         p = make_gradient_poisoner(split, sensitive=sens, seed=seed, surrogate="logreg", budget=budget,
-                                   metric=metric, max_accuracy_loss=MAX_LOSS, steps=steps)  # fmt: skip
+                                   metric=metric, max_accuracy_loss=max_loss, steps=steps)  # fmt: skip
         fit_gradient_poisoner(p, split, sens)
         summary = evaluate_gradient_poisoning(p, split, sens, learners=TARGETS, seed=seed, n_jobs=1)
         out = {"dataset": name, "sensitive": sens, "metric": metric, "budget": budget, "seed": seed,
-               "steps": steps, "wall_seconds": time.perf_counter() - t0, "summary": summary}  # fmt: skip
+               "steps": steps, "max_accuracy_loss": max_loss, "wall_seconds": time.perf_counter() - t0, "summary": summary}  # fmt: skip
     except Exception:  # keep the other cells going; say which failed and why
         print(f"FAILED {task}:\n{traceback.format_exc()}", flush=True)
         return None
@@ -154,34 +158,38 @@ def main() -> None:
     ap.add_argument("--budgets", type=float, nargs="+", default=[0.05, 0.10])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--max-accuracy-loss", type=float, default=MAX_LOSS,
+                    help="validation accuracy allowance; other than 0.01 writes gradient_vs_bo.loss<value>.*")
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--summarise-only", action="store_true", help="rebuild the tables from the cache")
     args = ap.parse_args()
-    tasks = [(n, b, s, args.steps) for n in args.cases for b in args.budgets for s in args.seeds]
+    loss, sfx = args.max_accuracy_loss, _suffix(args.max_accuracy_loss)
+    tasks = [(n, b, s, args.steps, loss) for n in args.cases for b in args.budgets for s in args.seeds]
     if not args.summarise_only:
         parallel_map(run_cell, tasks, n_jobs=args.n_jobs)
-    cells = [json.loads(p.read_text()) for p in sorted(CACHE.glob(f"*-{args.steps}.json"))] if CACHE.exists() else []
+    stem = "gradient_vs_bo" + sfx.replace("-", ".")
+    cells = [json.loads(p.read_text()) for p in sorted(CACHE.glob(f"*-{args.steps}{sfx}.json"))] if CACHE.exists() else []
     if not cells:
         print("no finished cells")
         return
     df = flatten(cells)
     bo = load_bo()
     agg, table = summarise(df, bo)
-    df.to_csv(RESULTS / "gradient_vs_bo.csv", index=False)
+    df.to_csv(RESULTS / f"{stem}.csv", index=False)
     header = (
         "Test split, |metric| (absolute gap), mean ± 95% Student-t interval over the seeds present. Gradient: "
         f"{args.steps} Adam steps on the rows through an L2 logistic-regression surrogate (implicit "
-        f"differentiation), validation accuracy loss <= {MAX_LOSS}; 'surrogate' is the white box, rf/gb/xgb are "
+        f"differentiation), validation accuracy loss <= {loss} (BO columns: <= {MAX_LOSS}); 'surrogate' is the white box, rf/gb/xgb are "
         "transfer targets trained on the same crafted rows; 'gain kept' = (baseline − poisoned) of the learner / "
         "(baseline − poisoned) of the surrogate, per seed (pooled: ratio of the summed gains). The gradient search "
         "uses no black-box training (its trainings are surrogate solves); BO columns are read from "
         "`benchmarks/poisoning.py`'s cache (its trials per search, same split per seed; n/a: not cached). "
         "2-core machine shared with other jobs, so wall times are pessimistic. Reproduce: "
-        "`.venv/bin/python benchmarks/gradient_vs_bo.py --n-jobs 2` (cells cached in "
+        f"`.venv/bin/python benchmarks/gradient_vs_bo.py --n-jobs 2{'' if not sfx else f' --steps {args.steps} --max-accuracy-loss {loss}'}` (cells cached in "
         "benchmarks/results/gradient_vs_bo.cache).\n\n"
     )  # fmt: skip
-    (RESULTS / "gradient_vs_bo.md").write_text(header + table + "\n")
-    (RESULTS / "gradient_vs_bo.json").write_text(json.dumps({"steps": args.steps, "max_accuracy_loss": MAX_LOSS,
+    (RESULTS / f"{stem}.md").write_text(header + table + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"steps": args.steps, "max_accuracy_loss": loss,
                                                               "rows": agg}, indent=2, default=float))  # fmt: skip
     print(header + table)
 
