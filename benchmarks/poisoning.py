@@ -101,8 +101,8 @@ def summarise(cells: list[dict]) -> tuple[pd.DataFrame, list[dict], str]:
     df = pd.DataFrame(flat)
     mit = load_mitigation()
     agg, lines = [], [
-        "| case (test metric) | learner | budget | rows | baseline | poisoned | random control | poisoned − control | reduction | accuracy base → poisoned | trainings to 90% of gain | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case (test metric) | learner | budget | seeds | rows | baseline | poisoned | random control | poisoned − control | beats control | reduction | accuracy base → poisoned | trainings to 90% of gain | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (name, learner, budget), g in df.groupby(["dataset", "learner", "budget"]):
         metric = g["metric"].iloc[0]
@@ -114,10 +114,14 @@ def summarise(cells: list[dict]) -> tuple[pd.DataFrame, list[dict], str]:
             entry[col], entry[f"{col}_ci95"] = mean_ci(g[col])
         entry["poisoned_minus_control"], entry["poisoned_minus_control_ci95"] = mean_ci(diff)
         entry["reduction"], entry["reduction_ci95"] = mean_ci(red)
+        # beats the control: the 95% interval of the paired difference lies below 0
+        upper = entry["poisoned_minus_control"] + entry["poisoned_minus_control_ci95"]
+        entry["beats_control"] = bool(upper < 0) if np.isfinite(upper) else None  # None: fewer than 2 seeds
         agg.append(entry)
         lines.append(
-            f"| {name} ({metric}) | {learner} | {budget:.0%} | {int(g['n_poison'].mean())} | {fmt_ci(g['baseline_metric'])} "
-            f"| {fmt_ci(g['poisoned_metric'])} | {fmt_ci(g['random_control_metric'])} | {fmt_ci(diff)} | {fmt_ci(red * 100, digits=0)} % "
+            f"| {name} ({metric}) | {learner} | {budget:.0%} | {len(g)} | {int(g['n_poison'].mean())} | {fmt_ci(g['baseline_metric'])} "
+            f"| {fmt_ci(g['poisoned_metric'])} | {fmt_ci(g['random_control_metric'])} | {fmt_ci(diff)} "
+            f"| {({True: 'yes', False: 'no', None: 'n/a'})[entry['beats_control']]} | {fmt_ci(red * 100, digits=0)} % "
             f"| {g['baseline_accuracy'].mean():.3f} → {fmt_ci(g['poisoned_accuracy'])} | {fmt_ci(g['gain90'], digits=0)} "
             f"| {fmt_ci(g['wall_seconds'], digits=0)} |"
         )
