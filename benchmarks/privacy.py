@@ -139,6 +139,7 @@ def run_tabular(seeds: list[int], shadows: int, n_jobs: int, adult_rows: int | N
 
 def run_timing(n_jobs: int) -> dict[str, Any]:
     ds = load_builtin("adult")
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
     c0 = time.process_time()
     m, nm, sp = partition(len(ds), seed=0)
@@ -149,7 +150,8 @@ def run_timing(n_jobs: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
     print(f"timing: full Adult audit, 16 shadows: {wall:.0f}s wall, {cpu:.0f}s CPU in this process", flush=True)
-    return {"wall_seconds": wall, "cpu_seconds_main_process": cpu, "n_members": r.summary["n_members"], "shadows": 16, "n_jobs": n_jobs,
+    return {"wall_seconds": wall, "cpu_seconds_main_process": cpu,
+            "load_average_start_end": [round(v, 2) for v in (*load_start[:1], *os.getloadavg()[:1])], "n_members": r.summary["n_members"], "shadows": 16, "n_jobs": n_jobs,
             "trainings": r.summary["trainings"], "rows": flatten(r.summary, section="timing", case="adult/sex (full)",
                                                                  pair="mlp/penalty", epsilon="no DP", seed=0)}  # fmt: skip
 
@@ -239,7 +241,8 @@ def write_all(rows: list, meta: dict[str, Any], summaries: dict[str, list], timi
     if timing:
         md.append(f"## Timing\n\nFull Adult audit ({timing['n_members']:,} members, MLP pair, all attacks, "
                   f"{timing['shadows']} shadow pairs = {timing['trainings']} trainings, {timing['n_jobs']} worker "
-                  f"processes): **{timing['wall_seconds']:.0f} s** wall on the shared machine (target <= 300 s); "
+                  f"processes): **{timing['wall_seconds']:.0f} s** wall on the shared machine (target <= 300 s; 1-minute "
+                  f"load average at start / end {timing.get('load_average_start_end', 'not recorded')}); "
                   f"{timing['cpu_seconds_main_process']:.0f} CPU seconds in the main process "
                   "(with 1 worker process this is all the work).\n")  # fmt: skip
     (RESULTS / f"{stem}.md").write_text("\n".join(md) + "\n")
