@@ -19,8 +19,12 @@ FAST_SCAN = ["--data", "digits", "--steps", "6", "--mini-batches", "2", "--no-pr
 def cli_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     assert main(["backdoor", "train", *FAST_TRAIN, "--seed", "1", "--out", str(root / "m")]) == 0
-    assert main(["backdoor", "scan", "--model", str(root / "m" / "model.pt"), *FAST_SCAN,
-                 "--out", str(root / "s")]) == 0  # fmt: skip
+    before = torch.get_num_threads()
+    try:
+        assert main(["backdoor", "scan", "--model", str(root / "m" / "model.pt"), *FAST_SCAN,
+                     "--threads", "1", "--out", str(root / "s")]) == 0  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
     return root
 
 
@@ -53,6 +57,7 @@ def test_scan_schema(cli_runs):
     assert set(scan["anomaly_index"]) == set(scan["labels"])
     assert isinstance(scan["flagged"], list) and scan["seconds"] > 0
     assert scan["scanned_on"] == "val" and scan["split_seed"] == 1  # split seed from model.json
+    assert scan["threads"] == 1  # --threads 1
     for png in ("triggers.png", "norms.png"):
         assert (s / png).stat().st_size > 1000
     with np.load(s / "scan.npz") as f:
@@ -127,7 +132,8 @@ def _bad(capsys, args, out, match):
      (["--target", "-1"], "outside the classes"),
      (["--poison-rate", "0"], "(0, 1)"),
      (["--poison-rate", "1.5"], "(0, 1)"),
-     (["--data", "cifar"], "unknown image dataset")],
+     (["--data", "cifar"], "unknown image dataset"),
+     (["--threads", "0"], "--threads")],
 )  # fmt: skip
 def test_train_bad_input(tmp_path, capsys, extra, match):
     out = tmp_path / "o"

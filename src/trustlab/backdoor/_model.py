@@ -27,10 +27,17 @@ from trustlab.backdoor._triggers import Trigger, parse_trigger
 FORMAT = "trustlab-smallcnn/1"
 
 
-def use_all_cores() -> int:
-    """Set torch's intra-op threads to the machine's cores; return the number."""
+def use_all_cores(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to ``threads`` (default: the machine's cores); return the number.
+
+    On a machine whose cores are busy with other jobs, more torch threads than
+    free cores slow training and scans down many times over (spinning
+    threads); pass ``threads=1`` there.
+    """
+    if threads is not None and int(threads) < 1:
+        raise ConfigError(f"threads must be >= 1, got {threads}")
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n = max(1, int(n or 1))
+    n = max(1, int(threads if threads is not None else (n or 1)))
     torch.set_num_threads(n)
     return n
 

@@ -24,6 +24,8 @@ app.add_typer(backdoor_app, name="backdoor")
 DATA_OPT = typer.Option("mnist5k", "--data", help="mnist5k, digits, or idx:IMAGES,LABELS.")
 OUT_OPT = typer.Option(..., "--out", help="Output folder (written only if the command succeeds).")
 MODEL_OPT = typer.Option(..., "--model", help="model.pt (with model.json beside it) or a TorchScript file.")
+THREADS_OPT = typer.Option(None, "--threads", min=1,
+                           help="torch threads (default: all cores; use 1 where other jobs hold the cores).")
 PROGRESS_OPT = typer.Option(True, "--progress/--no-progress", help="Show progress bars.")
 SPLIT_SEED_OPT = typer.Option(
     None, "--split-seed", help="Seed of the train/val/test split (default: the one in model.json, else 0)."
@@ -69,7 +71,7 @@ def _table(title: str, rows: dict[str, Any]) -> Table:
 
 
 def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean: bool, seed: int,
-              epochs: int, out: Path, progress: bool) -> dict[str, Any]:  # fmt: skip
+              epochs: int, out: Path, progress: bool, threads: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor train``; returns ``train.json``."""
     from trustlab.backdoor import (
         check_target,
@@ -89,7 +91,7 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
             raise ConfigError(f"--poison-rate must be in (0, 1), got {poison_rate}")
     if epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {epochs}")
-    threads = use_all_cores()
+    threads = use_all_cores(threads)
     res = train_model(split, trigger=trig, target=None if clean else target,
                       poison_rate=poison_rate, epochs=epochs, seed=seed, progress=progress)  # fmt: skip
     with staged_output(out) as stage:
@@ -121,17 +123,19 @@ def train_cmd(
     epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
     out: Path = OUT_OPT,
     progress: bool = PROGRESS_OPT,
+    threads: int = THREADS_OPT,
 ) -> None:
     """Train a small CNN, BadNets-poisoned unless --clean; write model.pt, model.json, train.json."""
     run_train(data=data, trigger=trigger, target=target, poison_rate=poison_rate, clean=clean,
-              seed=seed, epochs=epochs, out=out, progress=progress)  # fmt: skip
+              seed=seed, epochs=epochs, out=out, progress=progress, threads=threads)  # fmt: skip
 
 
 # ------------------------------------------------------------------ scan
 
 
 def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches: int,
-             batch_size: int, split_seed: int | None, seed: int, progress: bool) -> dict[str, Any]:  # fmt: skip
+             batch_size: int, split_seed: int | None, seed: int, progress: bool,
+             threads: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor scan``; returns ``scan.json``."""
     from trustlab.backdoor import plot_norms, plot_triggers, scan_model, use_all_cores
 
@@ -139,7 +143,7 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
     sseed = _split_seed(model_path, split_seed)
     split = _split(data, sseed)
     model, info = _load(model_path, split)
-    threads = use_all_cores()
+    threads = use_all_cores(threads)
     result = scan_model(model, split, steps=steps, mini_batches=mini_batches,
                         batch_size=batch_size, seed=seed, progress=progress)  # fmt: skip
     report = result.to_json()
@@ -176,10 +180,12 @@ def scan_cmd(
     split_seed: int = SPLIT_SEED_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the mask initialisation and batch order."),
     progress: bool = PROGRESS_OPT,
+    threads: int = THREADS_OPT,
 ) -> None:
     """Neural Cleanse over all labels on the validation split; write scan.json and plots."""
     run_scan(model_path=model, data=data, out=out, steps=steps, mini_batches=mini_batches,
-             batch_size=batch_size, split_seed=split_seed, seed=seed, progress=progress)  # fmt: skip
+             batch_size=batch_size, split_seed=split_seed, seed=seed, progress=progress,
+             threads=threads)  # fmt: skip
 
 
 # ------------------------------------------------------------------ unlearn
@@ -204,7 +210,7 @@ def _read_scan(folder: Path):
 
 def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, method: str,
                 fraction: float, epochs: int, lr: float, split_seed: int | None, seed: int,
-                progress: bool) -> dict[str, Any]:  # fmt: skip
+                progress: bool, threads: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor unlearn``; returns ``unlearn.json``."""
     from trustlab.backdoor import mitigate, save_model, use_all_cores
 
@@ -219,7 +225,7 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
     scan = _read_scan(scan_dir)
     if scan.masks.shape[1:] != split.val.image_shape[1:]:
         raise DataError(f"the scan's masks {scan.masks.shape[1:]} do not match the data's images")
-    threads = use_all_cores()
+    threads = use_all_cores(threads)
     options: dict[str, Any] = (
         {"fraction": fraction, "epochs": epochs, "lr": lr} if method == "unlearn" else {}
     )
@@ -262,11 +268,12 @@ def unlearn_cmd(
     split_seed: int = SPLIT_SEED_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the stamped subset and batch order."),
     progress: bool = PROGRESS_OPT,
+    threads: int = THREADS_OPT,
 ) -> None:
     """Remove the flagged backdoors; report clean accuracy and ASR before/after on the test split."""
     run_unlearn(model_path=model, scan_dir=scan, data=data, out=out, method=method,
                 fraction=fraction, epochs=epochs, lr=lr, split_seed=split_seed, seed=seed,
-                progress=progress)  # fmt: skip
+                progress=progress, threads=threads)  # fmt: skip
 
 
 # ------------------------------------------------------------------ demo
@@ -279,13 +286,15 @@ def demo_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of everything."),
     steps: int = typer.Option(60, "--steps", help="Neural Cleanse schedule steps."),
     progress: bool = PROGRESS_OPT,
+    threads: int = THREADS_OPT,
 ) -> None:
     """Plant a 4x4 backdoor in MNIST-5k, find it with Neural Cleanse, unlearn it."""
     out = Path(out)
     run_train(data=data, trigger="square:4@bottom-right", target=3, poison_rate=0.1, clean=False,
-              seed=seed, epochs=10, out=out / "train", progress=progress)  # fmt: skip
+              seed=seed, epochs=10, out=out / "train", progress=progress, threads=threads)  # fmt: skip
     run_scan(model_path=out / "train" / "model.pt", data=data, out=out / "scan", steps=steps,
-             mini_batches=5, batch_size=32, split_seed=None, seed=seed, progress=progress)  # fmt: skip
+             mini_batches=5, batch_size=32, split_seed=None, seed=seed, progress=progress,
+             threads=threads)  # fmt: skip
     run_unlearn(model_path=out / "train" / "model.pt", scan_dir=out / "scan", data=data,
                 out=out / "unlearn", method="unlearn", fraction=0.2, epochs=10, lr=2e-3,
-                split_seed=None, seed=seed, progress=progress)  # fmt: skip
+                split_seed=None, seed=seed, progress=progress, threads=threads)  # fmt: skip
