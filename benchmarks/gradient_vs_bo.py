@@ -43,16 +43,21 @@ TARGETS = ["surrogate", "rf", "gb", "xgb"]
 MAX_LOSS = 0.01  # the BO benchmark's constraint (FairnessPoisoner default)
 
 
-def _suffix(max_loss: float) -> str:
-    return "" if max_loss == MAX_LOSS else f"-loss{max_loss}"
+TEMPERATURE = 0.25  # GradientPoisoner's default
 
 
-def cell_path(name: str, budget: float, seed: int, steps: int, max_loss: float = MAX_LOSS) -> Path:
-    return CACHE / f"{name}-logreg-{budget}-{seed}-{steps}{_suffix(max_loss)}.json"
+def _suffix(max_loss: float, temperature: float = TEMPERATURE) -> str:
+    return ("" if max_loss == MAX_LOSS else f"-loss{max_loss}") + (
+        "" if temperature == TEMPERATURE else f"-T{temperature}")  # fmt: skip
 
 
-def run_cell(task: tuple[str, float, int, int, float]) -> dict | None:
-    name, budget, seed, steps, max_loss = task
+def cell_path(name: str, budget: float, seed: int, steps: int, max_loss: float = MAX_LOSS,
+              temperature: float = TEMPERATURE) -> Path:  # fmt: skip
+    return CACHE / f"{name}-logreg-{budget}-{seed}-{steps}{_suffix(max_loss, temperature)}.json"
+
+
+def run_cell(task: tuple[str, float, int, int, float, float]) -> dict | None:
+    name, budget, seed, steps, max_loss, temperature = task
     path = cell_path(*task)
     if path.exists():
         return json.loads(path.read_text())
@@ -61,11 +66,13 @@ def run_cell(task: tuple[str, float, int, int, float]) -> dict | None:
         split = split_dataset(load_builtin(name), seed=seed, sensitive=sens)
         t0 = time.perf_counter()
         p = make_gradient_poisoner(split, sensitive=sens, seed=seed, surrogate="logreg", budget=budget,
-                                   metric=metric, max_accuracy_loss=max_loss, steps=steps)  # fmt: skip
+                                   metric=metric, max_accuracy_loss=max_loss, steps=steps,
+                                   temperature=temperature)  # fmt: skip
         fit_gradient_poisoner(p, split, sens)
         summary = evaluate_gradient_poisoning(p, split, sens, learners=TARGETS, seed=seed, n_jobs=1)
         out = {"dataset": name, "sensitive": sens, "metric": metric, "budget": budget, "seed": seed,
-               "steps": steps, "max_accuracy_loss": max_loss, "wall_seconds": time.perf_counter() - t0, "summary": summary}  # fmt: skip
+               "steps": steps, "max_accuracy_loss": max_loss, "temperature": temperature,
+               "wall_seconds": time.perf_counter() - t0, "summary": summary}  # fmt: skip
     except Exception:  # keep the other cells going; say which failed and why
         print(f"FAILED {task}:\n{traceback.format_exc()}", flush=True)
         return None
@@ -160,11 +167,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--max-accuracy-loss", type=float, default=MAX_LOSS,
                     help="validation accuracy allowance; other than 0.01 writes gradient_vs_bo.loss<value>.*")
+    ap.add_argument("--temperature", type=float, default=TEMPERATURE,
+                    help="of the soft rates; other than 0.25 adds .T<value> to the result files")
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--summarise-only", action="store_true", help="rebuild the tables from the cache")
     args = ap.parse_args()
-    loss, sfx = args.max_accuracy_loss, _suffix(args.max_accuracy_loss)
-    tasks = [(n, b, s, args.steps, loss) for n in args.cases for b in args.budgets for s in args.seeds]
+    loss, temp = args.max_accuracy_loss, args.temperature
+    sfx = _suffix(loss, temp)
+    tasks = [(n, b, s, args.steps, loss, temp) for n in args.cases for b in args.budgets for s in args.seeds]
     if not args.summarise_only:
         parallel_map(run_cell, tasks, n_jobs=args.n_jobs)
     stem = "gradient_vs_bo" + sfx.replace("-", ".")
@@ -179,13 +189,13 @@ def main() -> None:
     header = (
         "Test split, |metric| (absolute gap), mean ± 95% Student-t interval over the seeds present. Gradient: "
         f"{args.steps} Adam steps on the rows through an L2 logistic-regression surrogate (implicit "
-        f"differentiation), validation accuracy loss <= {loss} (BO columns: <= {MAX_LOSS}); 'surrogate' is the white box, rf/gb/xgb are "
+        f"differentiation), soft-rate temperature {temp}, validation accuracy loss <= {loss} (BO columns: <= {MAX_LOSS}); 'surrogate' is the white box, rf/gb/xgb are "
         "transfer targets trained on the same crafted rows; 'gain kept' = (baseline − poisoned) of the learner / "
         "(baseline − poisoned) of the surrogate, per seed (pooled: ratio of the summed gains). The gradient search "
         "uses no black-box training (its trainings are surrogate solves); BO columns are read from "
         "`benchmarks/poisoning.py`'s cache (its trials per search, same split per seed; n/a: not cached). "
         "2-core machine shared with other jobs, so wall times are pessimistic. Reproduce: "
-        f"`.venv/bin/python benchmarks/gradient_vs_bo.py --n-jobs 2{'' if not sfx else f' --steps {args.steps} --max-accuracy-loss {loss}'}` (cells cached in "
+        f"`.venv/bin/python benchmarks/gradient_vs_bo.py --n-jobs 2{'' if not sfx else f' --steps {args.steps} --max-accuracy-loss {loss} --temperature {temp}'}` (cells cached in "
         "benchmarks/results/gradient_vs_bo.cache).\n\n"
     )  # fmt: skip
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")
