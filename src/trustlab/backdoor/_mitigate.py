@@ -69,9 +69,9 @@ def unlearn(
     each reversed trigger is also used with its mask grown by each of
     ``dilations`` pixels (grey dilation, pattern kept). The defaults
     (dilations 0/1/2, lr 2e-3) were chosen on development seeds 100 and 101,
-    never on the benchmark's seeds: there they took the true trigger's test
+    not on the benchmark's seeds: there they took the true trigger's test
     ASR from 100% to 1.3-1.8% at 0.2-0.4 points of clean accuracy, against
-    15-16% for the plain reversed trigger at lr 5e-4.
+    16% (seed 100) for the plain reversed trigger at lr 5e-4.
 
     Parameters
     ----------
