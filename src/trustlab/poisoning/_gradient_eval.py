@@ -23,7 +23,7 @@ from trustlab.datasets import DataSplit
 from trustlab.learners import make_learner
 from trustlab.poisoning._gradient import GradientPoisoner
 from trustlab.poisoning._poisoner import unfairness
-from trustlab.poisoning._protocol import _block
+from trustlab.poisoning._protocol import _block, run_facts
 
 WHITE_BOX = "surrogate"
 
@@ -118,18 +118,9 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
         "transfer": transfer,
         "surrogate": {"kind": poisoner.surrogate, **{arm: white[arm]["test"] for arm in arms}},
         "method": "gradient",
-        "dataset": tr.name,
-        "sensitive": sensitive,
-        "privileged": poisoner.privileged_,
+        **run_facts(poisoner, split, sensitive),
         "learner": learners[0],
         "learners": list(learners),
-        "metric": metric,
-        "budget": poisoner.budget,
-        "n_train": len(tr),
-        "n_val": len(split.val),
-        "n_test": len(split.test),
-        "n_poison": len(poisoner.poison_),
-        "n_poison_budget": poisoner.n_poison_,
         "cells": poisoner.cells_,
         "trainings": poisoner.trainings_ + 2,
         "surrogate_trainings": poisoner.trainings_,

@@ -79,17 +79,8 @@ def evaluate_poisoning(poisoner: FairnessPoisoner, split: DataSplit, sensitive: 
     trainings = poisoner.trainings_ + 2
     return {
         **out,
-        "dataset": tr.name,
-        "sensitive": sensitive,
-        "privileged": poisoner.privileged_,
+        **run_facts(poisoner, split, sensitive),
         "learner": learner_name(poisoner.estimator.steps[-1][1]) if hasattr(poisoner.estimator, "steps") else learner_name(poisoner.estimator),
-        "metric": poisoner.metric,
-        "budget": poisoner.budget,
-        "n_train": len(tr),
-        "n_val": len(split.val),
-        "n_test": len(split.test),
-        "n_poison": len(poisoner.poison_),
-        "n_poison_budget": poisoner.n_poison_,
         "trainings": trainings,
         "trials": len(trials_frame(poisoner)),
         "failed_trials": poisoner.failures_,
@@ -103,6 +94,22 @@ def evaluate_poisoning(poisoner: FairnessPoisoner, split: DataSplit, sensitive: 
         "search_seconds": poisoner.fit_seconds_,
         "evaluation_seconds": time.perf_counter() - t0,
         "wall_seconds": poisoner.fit_seconds_ + time.perf_counter() - t0,
+    }
+
+
+def run_facts(poisoner: Any, split: DataSplit, sensitive: str) -> dict[str, Any]:
+    """The ``summary.json`` fields every poisoner shares: data, metric, budget and row counts."""
+    return {
+        "dataset": split.train.name,
+        "sensitive": sensitive,
+        "privileged": poisoner.privileged_,
+        "metric": poisoner.metric,
+        "budget": poisoner.budget,
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "n_test": len(split.test),
+        "n_poison": len(poisoner.poison_),
+        "n_poison_budget": poisoner.n_poison_,
     }
 
 
