@@ -7,6 +7,9 @@ exit code 2. Programming errors (bugs) stay ordinary exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 
 class TrustlabError(Exception):
     """Base class for all user-facing input errors."""
@@ -30,3 +33,10 @@ class ConfigError(TrustlabError, ValueError):
 
 class ModelFileError(TrustlabError, ValueError):
     """A saved model file cannot be loaded or does not match the data."""
+
+
+def check_choice(what: str, value: Any, options: Iterable[Any]) -> None:
+    """Raise :class:`ConfigError` ``unknown <what> <value>; choose from ...`` unless ``value`` is an option."""
+    options = list(options)
+    if value not in options:
+        raise ConfigError(f"unknown {what} {value!r}; choose from {', '.join(map(str, options))}")

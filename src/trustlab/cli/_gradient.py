@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from trustlab._errors import ConfigError
+from trustlab._errors import ConfigError, check_choice
 from trustlab._io import staged_output, write_json, write_run_json
 from trustlab.cli._app import console
 from trustlab.cli._common import data_fields, finish_report
@@ -28,8 +28,7 @@ def run_gradient(cfg: dict[str, Any], ds: Any, split: Any, sens: str, *, learner
     ``cfg`` holds the parsed ``trustlab poison`` options (budget, metric,
     max_accuracy_loss, seed). Bad input raises before anything is written.
     """
-    if surrogate not in SURROGATES:
-        raise ConfigError(f"unknown surrogate {surrogate!r}; choose from {', '.join(SURROGATES)}")
+    check_choice("surrogate", surrogate, SURROGATES)
     if not learners:
         raise ConfigError("give at least one --learner")
     for lr in learners:

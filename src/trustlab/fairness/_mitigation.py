@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from trustlab._errors import ConfigError, DataError
+from trustlab._errors import DataError, check_choice
 from trustlab.learners import make_learner, supports_sample_weight
 
 
@@ -202,6 +202,5 @@ METHODS = ("massaging", "reweighing", "exponentiated-gradient", "threshold-optim
 
 
 def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ConfigError(f"unknown mitigation method {method!r}; choose from {', '.join(METHODS)}")
+    check_choice("mitigation method", method, METHODS)
     return method

@@ -31,7 +31,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from trustlab._errors import ConfigError, DataError
+from trustlab._errors import ConfigError, DataError, check_choice
 from trustlab.fairness import evaluate, flat_block
 from trustlab.poisoning._gradient_core import (
     DT,
@@ -175,10 +175,8 @@ class GradientPoisoner(BaseEstimator):
 
     # -- validation ------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.surrogate not in SURROGATES:
-            raise ConfigError(f"unknown surrogate {self.surrogate!r}; choose from {', '.join(SURROGATES)}")
-        if self.metric not in METRICS:
-            raise ConfigError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
+        check_choice("surrogate", self.surrogate, SURROGATES)
+        check_choice("metric", self.metric, METRICS)
         if not 0 <= self.max_accuracy_loss < 1:
             raise ConfigError(f"max_accuracy_loss must be in [0, 1), got {self.max_accuracy_loss}")
         for name in ("steps", "inner_steps", "hidden", "epochs"):

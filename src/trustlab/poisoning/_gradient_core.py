@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from trustlab._errors import ConfigError, DataError
+from trustlab._errors import DataError, check_choice
 from trustlab.datasets._tabular import _column_kinds
 from trustlab.learners import make_preprocessor
 
@@ -347,8 +347,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
             return self._fit(X, y)
 
     def _fit(self, X: pd.DataFrame, y: Any) -> SurrogateClassifier:
-        if self.kind not in SURROGATES:
-            raise ConfigError(f"unknown surrogate {self.kind!r}; choose from {', '.join(SURROGATES)}")
+        check_choice("surrogate", self.kind, SURROGATES)
         if not isinstance(X, pd.DataFrame):
             raise DataError("X must be a pandas DataFrame")
         self.encoding_ = Encoding.fit(X)

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
-from trustlab._errors import ConfigError, DataError, LearnerError
+from trustlab._errors import ConfigError, DataError, LearnerError, check_choice
 from trustlab.datasets._tabular import _column_kinds
 from trustlab.fairness import evaluate, flat_block
 from trustlab.poisoning._space import BOUNDS, PoisonSpace
@@ -263,12 +263,9 @@ class FairnessPoisoner(BaseEstimator):
 
     # -- validation ------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.metric not in METRICS:
-            raise ConfigError(f"unknown metric {self.metric!r}; choose from {', '.join(METRICS)}")
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+        check_choice("metric", self.metric, METRICS)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("objective", self.objective, OBJECTIVES)
         if self.objective == "pareto" and self.sampler == "cmaes":
             raise ConfigError("the cmaes sampler is single-objective; use tpe, gp or random with pareto")
         if not isinstance(self.n_trials, int | np.integer) or self.n_trials < 1:

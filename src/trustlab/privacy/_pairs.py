@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from trustlab._errors import ConfigError
+from trustlab._errors import ConfigError, check_choice
 from trustlab.privacy._models import TorchMLPClassifier
 
 FAIR_METHODS = ("penalty", "exponentiated-gradient", "poisoning")
@@ -37,8 +37,7 @@ def poison_rows(poisoner: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 def check_fair_method(method: str, model: str) -> str:
     """Validate ``--fair-method`` against ``--model``."""
-    if method not in FAIR_METHODS:
-        raise ConfigError(f"unknown fair method {method!r}; choose from {', '.join(FAIR_METHODS)}")
+    check_choice("fair method", method, FAIR_METHODS)
     if method == "penalty" and model != "mlp":
         raise ConfigError("--fair-method penalty trains the torch MLP; use --model mlp "
                           "(or exponentiated-gradient / poisoning for other models)")  # fmt: skip
