@@ -22,7 +22,9 @@ the lowest validation SPD among trials losing at most 1 / 2 / 3 points.
 warm-start family (all of the budget to "unprivileged, label 1" and
 "privileged, label 0" rows copied from real rows of a score band) over band
 centres and widths, and with the two cells weighted 1:1, 1:0 and 2:1. It asks
-whether any point of that family, rather than the search, gets lower.
+whether any point of that family, rather than the search, gets lower. On one
+band it also spreads the rows (interpolation ``mix`` and ``noise``) instead of
+copying real rows.
 
 Reference (``frontier``): group-specific thresholds on the unpoisoned model's
 validation scores, chosen on that same validation set (so an optimistic,
@@ -63,6 +65,8 @@ VARIANTS: dict[str, dict] = {
 #: (band centre of the lifted cell, band half-width); the damped cell mirrors it around 0.5
 BANDS = ((0.5, 0.15), (0.45, 0.05), (0.4, 0.1), (0.35, 0.1), (0.3, 0.1), (0.25, 0.15), (0.2, 0.1))
 RATIOS = ((1.0, 1.0), (1.0, 0.0), (2.0, 1.0))  # weight of "unprivileged, 1" : "privileged, 0"
+#: (mix, noise) for new positions instead of copies, on one band (0.3 ± 0.1, 1:1)
+SPREADS = ((0.5, 0.0), (1.0, 0.0), (0.0, 0.1), (0.0, 0.3), (1.0, 0.1), (1.0, 0.3))
 TARGET = 0.05
 
 
@@ -86,24 +90,26 @@ def frontier(scores: np.ndarray, y: np.ndarray, priv: np.ndarray, *, target: flo
             "accuracy_loss": float(acc.max()) - best}
 
 
-def design(centre: float, width: float, w_up: float, w_down: float) -> dict[str, float]:
+def design(centre: float, width: float, w_up: float, w_down: float, mix: float = 0.0,
+           noise: float = 0.0) -> dict[str, float]:  # fmt: skip
     """A point of the warm-start family: lift the unprivileged group, damp the privileged one."""
     d = {f"w_{c}": 0.0 for c in CELLS} | {f"c_{c}": 0.5 for c in CELLS}
-    d.update(w_u1=w_up, w_p0=w_down, fill=1.0, width=width, mix=0.0, noise=0.0, c_u1=centre, c_p0=1.0 - centre)
+    d.update(w_u1=w_up, w_p0=w_down, fill=1.0, width=width, mix=mix, noise=noise, c_u1=centre, c_p0=1.0 - centre)
     return d
 
 
 def sweep_designs(p, split) -> list[dict]:
     """Validation SPD and accuracy loss of every hand-made design (one training each)."""
-    out = []
-    for centre, width in BANDS:
-        for w_up, w_down in RATIOS:
-            tr = split.train
-            Xa, ya, _ = p.augment(tr.X, tr.y, tr.groups("sex"), poison=p.generate(design(centre, width, w_up, w_down)))
-            block = p._evaluate(clone(p.estimator).fit(Xa, ya), p._Xv, p._yv, p._sv)
-            out.append({"centre": centre, "width": width, "ratio": f"{w_up:g}:{w_down:g}",
-                        "spd": abs(block["statistical_parity_difference"]),
-                        "accuracy_loss": p.baseline_["accuracy"] - block["accuracy"]})  # fmt: skip
+    points = [(c, w, up, down, 0.0, 0.0) for c, w in BANDS for up, down in RATIOS]
+    points += [(0.3, 0.1, 1.0, 1.0, mix, noise) for mix, noise in SPREADS]
+    out, tr = [], split.train
+    for centre, width, w_up, w_down, mix, noise in points:
+        poison = p.generate(design(centre, width, w_up, w_down, mix, noise))
+        Xa, ya, _ = p.augment(tr.X, tr.y, tr.groups("sex"), poison=poison)
+        block = p._evaluate(clone(p.estimator).fit(Xa, ya), p._Xv, p._yv, p._sv)
+        out.append({"centre": centre, "width": width, "ratio": f"{w_up:g}:{w_down:g}", "mix": mix, "noise": noise,
+                    "spd": abs(block["statistical_parity_difference"]),
+                    "accuracy_loss": p.baseline_["accuracy"] - block["accuracy"]})  # fmt: skip
     return out
 
 
@@ -184,11 +190,14 @@ def main() -> None:
         flat = pd.DataFrame([{**d, "learner": r["learner"], "seed": r["seed"]} for _, r in des.iterrows()
                              for d in r["designs"]])  # fmt: skip
         lines += ["", "Hand-made designs of the warm-start family (no search; one training each): validation |SPD| "
-                      "and accuracy loss in points, per band (centre of the lifted cell ± half-width) and weight ratio "
-                      "of the lifted : damped cells.", "",
-                  "| learner | band | ratio | seeds | |SPD| | accuracy loss (pt) |", "|---|---|---|---|---|---|"]  # fmt: skip
-        for (learner, centre, width, ratio), g in flat.groupby(["learner", "centre", "width", "ratio"], sort=False):
-            lines.append(f"| {learner} | {centre:g} ± {width:g} | {ratio} | {len(g)} | {fmt_ci(g['spd'])} "
+                      "and accuracy loss in points, per band (centre of the lifted cell ± half-width), weight ratio "
+                      "of the lifted : damped cells, and spread (mix: interpolation towards a second template; noise: "
+                      "Gaussian noise in column stds; 0/0 = copies of real rows).", "",
+                  "| learner | band | ratio | mix / noise | seeds | |SPD| | accuracy loss (pt) |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        keys = ["learner", "centre", "width", "ratio", "mix", "noise"]
+        for (learner, centre, width, ratio, mix, noise), g in flat.groupby(keys, sort=False):
+            lines.append(f"| {learner} | {centre:g} ± {width:g} | {ratio} | {mix:g} / {noise:g} | {len(g)} | {fmt_ci(g['spd'])} "
                          f"| {fmt_ci(g['accuracy_loss'] * 100, digits=2)} |")  # fmt: skip
         best = flat.loc[flat.groupby(["learner", "seed"])["spd"].idxmin()]
         lines += ["", "Lowest |SPD| of any design per seed (its accuracy loss, pt): "
