@@ -69,22 +69,25 @@ def run_cell(task: tuple[str, str, float, int, int]) -> dict:
     return out
 
 
-def _gain_trainings(curve: list[float], frac: float = 0.9) -> float:
-    """Trainings needed to reach ``frac`` of the final validation gain (NaN if no gain)."""
+def _gain_trainings(curve: list[float], base: float, frac: float = 0.9) -> float:
+    """Trials needed to reach ``frac`` of the final validation gain over the baseline (NaN if no gain).
+
+    ``curve`` is the best feasible validation unfairness after each trial and
+    ``base`` the unpoisoned model's, so a gain made by the first trial counts.
+    """
     c = np.asarray(curve, dtype=float)
-    base = c[0] if len(c) else np.nan
-    gain = base - c[-1]
-    if not len(c) or gain <= 1e-12:
+    gain = base - c[-1] if len(c) else np.nan
+    if not gain > 1e-12:
         return float("nan")
     return float(np.argmax(base - c >= frac * gain - 1e-12) + 1)
 
 
-def _gain_share(curve: list[float], at: int = 40) -> float:
-    """Share of the final validation gain reached after ``at`` trainings (NaN if no gain)."""
+def _gain_share(curve: list[float], base: float, at: int = 40) -> float:
+    """Share of the final validation gain over the baseline reached after ``at`` trials (NaN if no gain)."""
     c = np.asarray(curve, dtype=float)
-    if len(c) == 0 or c[0] - c[-1] <= 1e-12:
+    if len(c) == 0 or not base - c[-1] > 1e-12:
         return float("nan")
-    return float((c[0] - c[min(at, len(c)) - 1]) / (c[0] - c[-1]))
+    return float((base - c[min(at, len(c)) - 1]) / (base - c[-1]))
 
 
 def load_mitigation() -> pd.DataFrame:
@@ -98,10 +101,11 @@ def summarise(cells: list[dict]) -> tuple[pd.DataFrame, list[dict], str]:
     for c in cells:
         key = metric_key(c["metric"])
         s = c["summary"]
+        base = unfairness(s["baseline"]["validation"], c["metric"])
         row = {k: c[k] for k in ("dataset", "learner", "budget", "seed", "metric", "wall_seconds")}
         row.update(trainings=s["trainings"], n_poison=s["n_poison"], feasible=s["feasible"],
-                   best_trial=s["best_trial"], gain90=_gain_trainings(c["curve"]),
-                   gain_at40=_gain_share(c["curve"]), curve_len=len(c["curve"]))  # fmt: skip
+                   best_trial=s["best_trial"], gain90=_gain_trainings(c["curve"], base),
+                   gain_at40=_gain_share(c["curve"], base), curve_len=len(c["curve"]))  # fmt: skip
         for arm in ("baseline", "poisoned", "random_control"):
             row[f"{arm}_metric"] = abs(s[arm]["test"][key])
             row[f"{arm}_signed"] = s[arm]["test"][key]
@@ -111,8 +115,8 @@ def summarise(cells: list[dict]) -> tuple[pd.DataFrame, list[dict], str]:
     mit = load_mitigation()
     longer = bool(df["curve_len"].max() > 40)  # longer searches: how much of their gain the first 40 reach
     agg, lines = [], [
-        "| case (test metric) | learner | budget | seeds | rows | baseline | poisoned | random control | poisoned − control | beats control | reduction | accuracy base → poisoned | trainings to 90% of gain | wall s |"
-        + (" share of the final gain at 40 trainings |" if longer else ""),
+        "| case (test metric) | learner | budget | seeds | rows | baseline | poisoned | random control | poisoned − control | beats control | reduction | accuracy base → poisoned | trials to 90% of gain | wall s |"
+        + (" share of the final gain at 40 trials |" if longer else ""),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if longer else ""),
     ]
     for (name, learner, budget), g in df.groupby(["dataset", "learner", "budget"]):
