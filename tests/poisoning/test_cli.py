@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -67,6 +70,23 @@ def test_bad_input_exit_2_nothing_written(mixed_csv, tmp_path, capsys, extra, me
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_storage_runs_print_no_optuna_warnings_in_a_real_process(mixed_csv, tmp_path):
+    """Outside pytest's warning capture: optuna's experimental warnings must not reach the user."""
+    prog = "import sys; from trustlab.cli import main; sys.exit(main(sys.argv[1:]))"
+
+    def run(url: str, out: Path) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-c", prog, *BASE, "--data", str(mixed_csv), "--storage", url, "--study-name", "s",
+               "--out", str(out)]  # fmt: skip
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    ok = run(f"sqlite:///{tmp_path / 's.db'}", tmp_path / "ok")
+    assert ok.returncode == 0 and ok.stderr.strip() == "", ok.stderr
+    bad = run("sqlite:////no/such/dir/s.db", tmp_path / "bad")
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "cannot open storage" in bad.stderr, bad.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_study_with_different_configuration_is_refused(mixed_csv, tmp_path, capsys):

@@ -14,7 +14,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -73,18 +75,27 @@ def resolve_budget(budget: float | int, n_train: int) -> int:
     return int(budget)
 
 
+@contextmanager
+def _quiet_experimental() -> Iterator[None]:
+    """Silence optuna's ExperimentalWarning around the heartbeat API we rely on (not the user's concern)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
 def _open_storage(storage: str | None) -> Any:
     if storage is None:
         return None
     if not isinstance(storage, str):
         return storage  # an optuna storage object
     try:
-        return optuna.storages.RDBStorage(
-            storage,
-            heartbeat_interval=5,
-            grace_period=20,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
-        )
+        with _quiet_experimental():
+            return optuna.storages.RDBStorage(
+                storage,
+                heartbeat_interval=5,
+                grace_period=20,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
     except Exception as exc:  # bad URL, unreachable server, wrong credentials
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot open storage {storage!r}: {msg}") from None
@@ -490,7 +501,8 @@ class FairnessPoisoner(BaseEstimator):
         with progress:
             while True:
                 if heartbeat:
-                    optuna.storages.fail_stale_trials(study)
+                    with _quiet_experimental():
+                        optuna.storages.fail_stale_trials(study)
                 done = counted_trials(study)
                 progress.update(done)
                 if done >= self.n_trials:
