@@ -26,6 +26,12 @@ whether any point of that family, rather than the search, gets lower. On one
 band it also spreads the rows (interpolation ``mix`` and ``noise``) instead of
 copying real rows.
 
+``ladder`` asks how many rows the target would take: the same designs
+(copies of real rows, the two cells weighted 1:1, every band) at budgets of
+5% to 30% of the training rows, reporting the lowest validation SPD within a
+1-point allowance and the smallest budget whose best design reaches
+|SPD| <= 0.05 at all, with its accuracy loss.
+
 Reference (``frontier``): group-specific thresholds on the unpoisoned model's
 validation scores, chosen on that same validation set (so an optimistic,
 in-sample bound): the accuracy the best thresholds with |SPD| <= 0.05 give up
@@ -34,6 +40,7 @@ post-processing the learner's own scores).
 
     .venv/bin/python benchmarks/poisoning_probe.py --learners xgb --n-jobs 2
     .venv/bin/python benchmarks/poisoning_probe.py --learners xgb rf gb --variants designs --n-jobs 2
+    .venv/bin/python benchmarks/poisoning_probe.py --learners xgb rf gb --variants ladder --n-jobs 2
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ VARIANTS: dict[str, dict] = {
     "gp": {"n_trials": 40, "max_accuracy_loss": 0.01, "sampler": "gp"},
     "loss3pt": {"n_trials": 40, "max_accuracy_loss": 0.03},
     "designs": {"n_trials": 1, "max_accuracy_loss": 0.01},
+    "ladder": {"n_trials": 1, "max_accuracy_loss": 0.01},
 }
 #: (band centre of the lifted cell, band half-width); the damped cell mirrors it around 0.5
 BANDS = ((0.5, 0.15), (0.45, 0.05), (0.4, 0.1), (0.35, 0.1), (0.3, 0.1), (0.25, 0.15), (0.2, 0.1))
@@ -68,6 +76,8 @@ RATIOS = ((1.0, 1.0), (1.0, 0.0), (2.0, 1.0))  # weight of "unprivileged, 1" : "
 #: (mix, noise) for new positions instead of copies, on one band (0.3 ± 0.1, 1:1)
 SPREADS = ((0.5, 0.0), (1.0, 0.0), (0.0, 0.1), (0.0, 0.3), (1.0, 0.1), (1.0, 0.3))
 TARGET = 0.05
+#: budgets of the ``ladder`` variant (fractions of the training rows); the poisoner is built for the largest
+LADDER = (0.05, 0.1, 0.15, 0.2, 0.3)
 
 
 def frontier(scores: np.ndarray, y: np.ndarray, priv: np.ndarray, *, target: float = TARGET) -> dict:
@@ -91,25 +101,43 @@ def frontier(scores: np.ndarray, y: np.ndarray, priv: np.ndarray, *, target: flo
 
 
 def design(centre: float, width: float, w_up: float, w_down: float, mix: float = 0.0,
-           noise: float = 0.0) -> dict[str, float]:  # fmt: skip
+           noise: float = 0.0, fill: float = 1.0) -> dict[str, float]:  # fmt: skip
     """A point of the warm-start family: lift the unprivileged group, damp the privileged one."""
     d = {f"w_{c}": 0.0 for c in CELLS} | {f"c_{c}": 0.5 for c in CELLS}
-    d.update(w_u1=w_up, w_p0=w_down, fill=1.0, width=width, mix=mix, noise=noise, c_u1=centre, c_p0=1.0 - centre)
+    d.update(w_u1=w_up, w_p0=w_down, fill=fill, width=width, mix=mix, noise=noise, c_u1=centre, c_p0=1.0 - centre)
     return d
+
+
+def _try_design(p, split, point: dict[str, float]) -> dict[str, float]:
+    """One training with the rows of ``point``: validation |SPD| and accuracy loss."""
+    tr = split.train
+    poison = p.generate(point)
+    Xa, ya, _ = p.augment(tr.X, tr.y, tr.groups("sex"), poison=poison)
+    block = p._evaluate(clone(p.estimator).fit(Xa, ya), p._Xv, p._yv, p._sv)
+    return {"rows": len(poison[0]), "spd": abs(block["statistical_parity_difference"]),
+            "accuracy_loss": p.baseline_["accuracy"] - block["accuracy"]}  # fmt: skip
 
 
 def sweep_designs(p, split) -> list[dict]:
     """Validation SPD and accuracy loss of every hand-made design (one training each)."""
     points = [(c, w, up, down, 0.0, 0.0) for c, w in BANDS for up, down in RATIOS]
     points += [(0.3, 0.1, 1.0, 1.0, mix, noise) for mix, noise in SPREADS]
-    out, tr = [], split.train
+    out = []
     for centre, width, w_up, w_down, mix, noise in points:
-        poison = p.generate(design(centre, width, w_up, w_down, mix, noise))
-        Xa, ya, _ = p.augment(tr.X, tr.y, tr.groups("sex"), poison=poison)
-        block = p._evaluate(clone(p.estimator).fit(Xa, ya), p._Xv, p._yv, p._sv)
+        res = _try_design(p, split, design(centre, width, w_up, w_down, mix, noise))
         out.append({"centre": centre, "width": width, "ratio": f"{w_up:g}:{w_down:g}", "mix": mix, "noise": noise,
-                    "spd": abs(block["statistical_parity_difference"]),
-                    "accuracy_loss": p.baseline_["accuracy"] - block["accuracy"]})  # fmt: skip
+                    "spd": res["spd"], "accuracy_loss": res["accuracy_loss"]})  # fmt: skip
+    return out
+
+
+def sweep_ladder(p, split) -> list[dict]:
+    """Every band at 1:1 with real rows, at each budget of ``LADDER`` (``p`` is built for the largest)."""
+    out = []
+    for budget in LADDER:
+        fill = budget / max(LADDER)
+        for centre, width in BANDS:
+            res = _try_design(p, split, design(centre, width, 1.0, 1.0, fill=fill))
+            out.append({"budget": budget, "centre": centre, "width": width, **res})
     return out
 
 
@@ -123,6 +151,12 @@ def run(task: tuple[str, str, float, int]) -> dict:
     p = make_poisoner(split, learner=learner, sensitive="sex", seed=seed, n_jobs=1, budget=budget,
                       metric="statistical_parity", **VARIANTS[variant])  # fmt: skip
     fit_poisoner(p, split, "sex")
+    if variant == "ladder":
+        out = {"variant": variant, "learner": learner, "budget": budget, "seed": seed,
+               "baseline_spd": abs(p.baseline_["statistical_parity_difference"]),
+               "baseline_accuracy": p.baseline_["accuracy"], "ladder": sweep_ladder(p, split),
+               "wall_seconds": time.perf_counter() - t0}  # fmt: skip
+        return _save(path, out)
     if variant == "designs":
         va = split.val
         priv = np.asarray(va.groups("sex") == va.privileged["sex"])
@@ -149,6 +183,40 @@ def run(task: tuple[str, str, float, int]) -> dict:
     return _save(path, out)
 
 
+def ladder_table(runs: list[dict]) -> list[str]:
+    """Per learner and budget: the lowest SPD within 1 point, and the lowest SPD at any loss."""
+    flat = pd.DataFrame([{**d, "learner": r["learner"], "seed": r["seed"]} for r in runs for d in r["ladder"]])
+    lines = ["", f"Budget ladder (variant `ladder`, seeds {sorted({r['seed'] for r in runs})}): the warm-start "
+             "family (copies of real rows, cells 1:1, each of the bands above) at larger budgets. Per seed, the "
+             "lowest validation |SPD| of any band within a 1-point accuracy allowance, and the lowest at any "
+             f"loss with that design's loss; 'within 1 pt' counts the seeds where some band loses at most 1 point "
+             "(at a large budget every band may lose more: the rows overshoot), 'reach' the seeds where some band "
+             f"gets |SPD| ≤ {TARGET} within 1 point.", "",
+             "| learner | budget | rows | seeds | within 1 pt | lowest |SPD|, loss ≤ 1 pt | reach | lowest |SPD|, any loss "
+             "| its loss (pt) |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (learner, budget), g in flat.groupby(["learner", "budget"]):
+        per_seed = []
+        for _, gs in g.groupby("seed"):
+            ok = gs[gs["accuracy_loss"] <= 0.01 + 1e-12]
+            low = gs.loc[gs["spd"].idxmin()]
+            per_seed.append({"ok": ok["spd"].min() if len(ok) else np.nan, "any": low["spd"],
+                             "loss": low["accuracy_loss"] * 100})  # fmt: skip
+        ps = pd.DataFrame(per_seed)
+        lines.append(f"| {learner} | {budget:.0%} | {int(g['rows'].iloc[0])} | {len(ps)} "
+                     f"| {int(ps['ok'].notna().sum())}/{len(ps)} | {fmt_ci(ps['ok'].dropna())} "
+                     f"| {int((ps['ok'] <= TARGET).sum())}/{len(ps)} | {fmt_ci(ps['any'])} "
+                     f"| {fmt_ci(ps['loss'], digits=2)} |")  # fmt: skip
+    lines += ["", f"Cheapest design of the ladder (any budget, any band) with |SPD| ≤ {TARGET}, per seed: its accuracy "
+              "loss in points (and budget).", "", "| learner | seeds | accuracy loss (pt) | per seed |", "|---|---|---|---|"]  # fmt: skip
+    for learner, g in flat.groupby("learner"):
+        cheapest = [gs[gs["spd"] <= TARGET].sort_values("accuracy_loss").head(1) for _, gs in g.groupby("seed")]
+        found = pd.concat([c for c in cheapest if len(c)]) if any(len(c) for c in cheapest) else g.iloc[:0]
+        per = "; ".join(f"{r.accuracy_loss * 100:.2f} ({r.budget:.0%})" for r in found.itertuples())
+        lines.append(f"| {learner} | {len(found)}/{len(cheapest)} | {fmt_ci(found['accuracy_loss'] * 100, digits=2)} | {per} |")
+    return lines
+
+
 def _save(path: Path, out: dict) -> dict:
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
@@ -167,12 +235,14 @@ def main() -> None:
     args = ap.parse_args()
     if min(args.seeds) < 100:
         ap.error("the probe runs on development seeds (>= 100); seeds 0-4 are the benchmark's")
-    tasks = [(v, lr, args.budget, s) for lr in args.learners for v in args.variants for s in args.seeds]
+    tasks = [(v, lr, max(LADDER) if v == "ladder" else args.budget, s) for lr in args.learners
+             for v in args.variants for s in args.seeds]  # fmt: skip
     parallel_map(run, tasks, n_jobs=args.n_jobs)
     # the tables cover every cached run of this budget, not only this invocation's
     rows = [json.loads(f.read_text()) for f in sorted(CACHE.glob(f"adult-*-{args.budget}-*.json"))]
+    ladder = [json.loads(f.read_text()) for f in sorted(CACHE.glob("adult-*-ladder.json"))]
     df = pd.DataFrame(rows)
-    search = df[df["variant"] != "designs"]
+    search = df[~df["variant"].isin(["designs", "ladder"])]
     lines = [
         "| learner | variant | seeds | baseline SPD | best feasible SPD | lowest SPD, loss ≤ 1 pt | ≤ 2 pt | ≤ 3 pt | lowest SPD, any loss | its accuracy loss (pt) | wall s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -209,13 +279,15 @@ def main() -> None:
         for learner, g in des.groupby("learner"):
             loss = pd.Series([f["accuracy_loss"] for f in g["frontier"]]) * 100
             lines.append(f"| {learner} | {len(g)} | {fmt_ci(loss, digits=1)} |")
+    if ladder:
+        lines += ladder_table(ladder)
     header = (f"Validation split only, development seeds {sorted(df['seed'].unique().tolist())} (not the benchmark's), "
               f"Adult/sex, budget {args.budget:.0%}; mean ± 95% Student-t interval over seeds. Reproduce: "
               "`.venv/bin/python benchmarks/poisoning_probe.py --learners xgb` and "
-              "`... --learners xgb rf gb --variants designs`.\n\n")  # fmt: skip
+              "`... --learners xgb rf gb --variants designs` (and `--variants ladder`).\n\n")  # fmt: skip
     stem = "poisoning_probe"
     search.drop(columns=["frontier", "designs"], errors="ignore").to_csv(RESULTS / f"{stem}.csv", index=False)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(rows, indent=2))
+    (RESULTS / f"{stem}.json").write_text(json.dumps(rows + ladder, indent=2))
     (RESULTS / f"{stem}.md").write_text(header + "\n".join(lines) + "\n")
     print(header + "\n".join(lines))
 
