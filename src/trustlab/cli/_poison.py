@@ -31,7 +31,7 @@ from trustlab.cli._common import (
 from trustlab.datasets import split_dataset
 from trustlab.learners import make_estimator
 from trustlab.poisoning import METRICS, OBJECTIVES, SAMPLERS
-from trustlab.poisoning._poisoner import _open_storage, unfairness
+from trustlab.poisoning._poisoner import unfairness
 from trustlab.poisoning._protocol import (
     SUMMARY_METRICS,
     best_so_far,
@@ -41,6 +41,7 @@ from trustlab.poisoning._protocol import (
     metric_key,
     trials_frame,
 )
+from trustlab.poisoning._storage import open_storage
 
 
 def parse_budget(text: str) -> float | int:
@@ -123,7 +124,7 @@ def poison_cmd(
     if storage is not None and not study_name:
         raise ConfigError("--storage needs --study-name")
     if storage is not None:
-        _open_storage(storage)  # fail early on a bad URL
+        open_storage(storage)  # fail early on a bad URL
     poisoner = make_poisoner(split, learner=learner, sensitive=sens, seed=seed, n_jobs=learner_jobs,
                              storage=storage, study_name=study_name, study_attrs={"trustlab_cli": cfg},
                              show_progress=True, **_poisoner_kwargs(cfg))  # fmt: skip
@@ -195,7 +196,7 @@ def worker_cmd(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    st = _open_storage(storage)
+    st = open_storage(storage)
     try:
         study = optuna.load_study(study_name=study_name, storage=st)
     except KeyError:

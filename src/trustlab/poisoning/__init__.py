@@ -8,11 +8,11 @@ from trustlab.poisoning._poisoner import (
     OBJECTIVES,
     SAMPLERS,
     FairnessPoisoner,
-    counted_trials,
     resolve_budget,
     unfairness,
 )
 from trustlab.poisoning._space import BOUNDS, CELLS, PoisonSpace, check_plausible
+from trustlab.poisoning._storage import counted_trials
 
 __all__ = [
     "BOUNDS",

@@ -14,9 +14,7 @@ import hashlib
 import json
 import logging
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,6 +29,7 @@ from trustlab._errors import ConfigError, DataError, LearnerError, check_choice
 from trustlab.datasets._tabular import _column_kinds
 from trustlab.fairness import evaluate, flat_block
 from trustlab.poisoning._space import BOUNDS, PoisonSpace
+from trustlab.poisoning._storage import counted_trials, open_storage, quiet_experimental
 
 #: metric name -> (key of the fairness block, map to a non-negative unfairness)
 METRICS: dict[str, tuple[str, Callable[[float], float]]] = {
@@ -73,45 +72,6 @@ def resolve_budget(budget: float | int, n_train: int) -> int:
     if budget > n_train:
         raise ConfigError(f"budget of {budget} rows is larger than the training set ({n_train} rows)")
     return int(budget)
-
-
-@contextmanager
-def _quiet_experimental() -> Iterator[None]:
-    """Silence optuna's ExperimentalWarning around the heartbeat API we rely on (not the user's concern)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        yield
-
-
-def _open_storage(storage: str | None) -> Any:
-    if storage is None:
-        return None
-    if not isinstance(storage, str):
-        return storage  # an optuna storage object
-    try:
-        with _quiet_experimental():
-            return optuna.storages.RDBStorage(
-                storage,
-                heartbeat_interval=5,
-                grace_period=20,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
-            )
-    except Exception as exc:  # bad URL, unreachable server, wrong credentials
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot open storage {storage!r}: {msg}") from None
-
-
-def counted_trials(study: optuna.Study) -> int:
-    """Trials that use the budget: completed ones and learner failures.
-
-    Trials failed by a heartbeat (a killed worker) do not count: optuna
-    retries them. Trials skipped because the budget was already used do not count.
-    """
-    n = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
-        if t.state == TrialState.COMPLETE or "error" in t.user_attrs:
-            n += 1
-    return n
 
 
 def prepare_inputs(X: pd.DataFrame, y: Any, sensitive_features: Any, X_val: pd.DataFrame | None, y_val: Any,
@@ -364,7 +324,7 @@ class FairnessPoisoner(BaseEstimator):
         if self.storage is None:
             raise ConfigError("a worker needs a storage URL and a study name")
         self._prepare(X, y, sensitive_features, X_val, y_val, sensitive_val)
-        storage = _open_storage(self.storage)
+        storage = open_storage(self.storage)
         try:
             optuna.load_study(study_name=self.study_name, storage=storage)
         except KeyError:
@@ -431,7 +391,7 @@ class FairnessPoisoner(BaseEstimator):
 
     def _open_study(self) -> optuna.Study:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = _open_storage(self.storage)
+        storage = open_storage(self.storage)
         directions = ["minimize"] if self.objective == "constrained" else ["minimize", "maximize"]
         name = self.study_name or "trustlab-poisoning"
         try:
@@ -501,7 +461,7 @@ class FairnessPoisoner(BaseEstimator):
         with progress:
             while True:
                 if heartbeat:
-                    with _quiet_experimental():
+                    with quiet_experimental():
                         optuna.storages.fail_stale_trials(study)
                 done = counted_trials(study)
                 progress.update(done)
