@@ -212,7 +212,7 @@ def ladder_table(runs: list[dict]) -> list[str]:
               "loss in points (and budget).", "", "| learner | seeds | accuracy loss (pt) | per seed |", "|---|---|---|---|"]  # fmt: skip
     for learner, g in flat.groupby("learner"):
         cheapest = [gs[gs["spd"] <= TARGET].sort_values("accuracy_loss").head(1) for _, gs in g.groupby("seed")]
-        found = pd.concat([c for c in cheapest if len(c)]) if any(len(c) for c in cheapest) else g.iloc[:0]
+        found = pd.concat(cheapest)
         per = "; ".join(f"{r.accuracy_loss * 100:.2f} ({r.budget:.0%})" for r in found.itertuples())
         lines.append(f"| {learner} | {len(found)}/{len(cheapest)} | {fmt_ci(found['accuracy_loss'] * 100, digits=2)} | {per} |")
     return lines
