@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from trustlab._errors import ConfigError, DataError, LearnerError, check_choice
 from trustlab.datasets._tabular import _column_kinds
 from trustlab.fairness import evaluate, flat_block
-from trustlab.poisoning._space import BOUNDS, PoisonSpace
+from trustlab.poisoning._space import BOUNDS, SPACE_VERSION, PoisonSpace
 from trustlab.poisoning._storage import counted_trials, open_storage, quiet_experimental
 
 #: metric name -> (key of the fairness block, map to a non-negative unfairness)
@@ -373,6 +373,7 @@ class FairnessPoisoner(BaseEstimator):
             "objective": self.objective,
             "random_state": self.random_state,
             "space": sorted(BOUNDS),
+            "space_version": SPACE_VERSION,
             "data_sha256": fp.hexdigest()[:16],
         }
 

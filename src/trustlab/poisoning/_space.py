@@ -14,14 +14,27 @@ w_p1``                            unprivileged/privileged x label 0/1 (normalise
 ``width``             [0.02, 0.5] half-width of every band (>= 10 templates always)
 ``mix``               [0, 1]      interpolation: a new row is ``a + lam (b - a)``
                                   between two templates of its band, lam ~ U(0, mix);
-                                  categoricals take b's value with probability lam
+                                  the categoricals are all b's with probability lam,
+                                  else all a's
 ``noise``             [0, 0.3]    Gaussian noise on numeric columns, in column stds
 ====================  ==========  ==================================================
 
 Every generated row is a plausible record: categorical values are copied from
 real rows (so they are in the column's domain), numeric values are clipped to
-the observed range and integer columns rounded, and labels are 0/1. Rows
-are a deterministic function of the parameters and the seed.
+the observed range and integer columns rounded, and labels are 0/1. Rows are
+also consistent across columns:
+
+* the categorical columns of a row come together from one real row (its
+  sensitive value too), so their combination occurs in the data;
+* a categorical column that bins a numeric one in the training rows (every
+  category owns a disjoint interval of it: Adult's ``education`` of
+  ``education-num``, COMPAS's ``age_cat`` of ``age``) is derived from the
+  generated numeric value, not copied (see :func:`binned_columns`).
+
+Copies of real rows (``mix = noise = 0``) are exactly those rows. Rows are a
+deterministic function of the parameters and the seed, and each cell draws
+from its own stream, so changing one cell's count leaves the other cells' rows
+as they were.
 """
 
 from __future__ import annotations
@@ -36,6 +49,9 @@ from trustlab._errors import DataError
 
 CELLS = ("u0", "u1", "p0", "p1")  # (group, label): u = unprivileged, p = privileged
 MIN_POOL = 10
+#: Changes whenever the same point would generate other rows (a stored study of another version
+#: is not resumed). 2: categoricals from one parent, binned columns derived, one stream per cell.
+SPACE_VERSION = 2
 
 #: name -> (low, high) of every parameter.
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -88,6 +104,7 @@ class PoisonSpace:
         std = np.nanstd(num, axis=0) if num.size else np.array([])
         self._std = np.where(std > 0, std, 1.0)
         self._is_int = np.array([c in self.integer for c in self.numeric], dtype=bool)
+        self._bins = binned_columns(self.X, self.categorical, self.numeric)
         self._groups = {"u": np.flatnonzero(~self.privileged_mask), "p": np.flatnonzero(self.privileged_mask)}
         if min(len(v) for v in self._groups.values()) == 0:
             raise DataError("both groups must be present in the training rows")
@@ -156,16 +173,18 @@ class PoisonSpace:
         missing = set(BOUNDS) - set(params)
         if missing:
             raise DataError(f"parameters missing: {sorted(missing)}")
-        rng = np.random.default_rng(self.seed)
         parts, labels, sens = [], [], []
-        for cell, k in self.counts(params).items():
+        for i, (cell, k) in enumerate(self.counts(params).items()):
             if k == 0:
                 continue
+            rng = np.random.default_rng([self.seed, i])
             pool = self._pool(cell[0], params[f"c_{cell}"], params["width"])
             a = rng.choice(pool, size=k, replace=True)
             b = rng.choice(pool, size=k, replace=True)
             lam = rng.uniform(0.0, params["mix"], size=k)
-            rows = self.X.iloc[a].reset_index(drop=True).copy()
+            # the categoricals (and the sensitive value) come together from one parent
+            parent = np.where(rng.random(k) < lam, b, a)
+            rows = self.X.iloc[parent].reset_index(drop=True).copy()
             if self.numeric:
                 num = self._num[a] + lam[:, None] * (self._num[b] - self._num[a])
                 num = num + params["noise"] * self._std * rng.standard_normal(num.shape)
@@ -173,18 +192,62 @@ class PoisonSpace:
                 num[:, self._is_int] = np.round(num[:, self._is_int])
                 for j, col in enumerate(self.numeric):
                     rows[col] = num[:, j].astype(self.X[col].dtype, copy=False)
-            for col in self.categorical:
-                take_b = rng.random(k) < lam
-                vals = rows[col].to_numpy(dtype=object)
-                vals[take_b] = self.X[col].to_numpy(dtype=object)[b[take_b]]
-                rows[col] = vals
+                for col, (source, bins) in self._bins.items():
+                    rows[col] = bins.derive(rows[source].to_numpy(dtype=float), rows[col].to_numpy(dtype=object))
             parts.append(rows)
             labels.append(np.full(k, int(cell[1])))
-            sens.append(self.sensitive[a])
+            sens.append(self.sensitive[parent])
         X_rows = pd.concat(parts, ignore_index=True)[list(self.X.columns)]
         for col in self.categorical:
             X_rows[col] = X_rows[col].astype(self.X[col].dtype)
         return X_rows, np.concatenate(labels), np.concatenate(sens)
+
+
+@dataclass(frozen=True)
+class Bins:
+    """Disjoint intervals ``[lo, hi]`` of a numeric column, one per category of a categorical one."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    labels: np.ndarray
+
+    def derive(self, values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+        """The category of every value: its interval's, or the nearer neighbour's in a gap.
+
+        ``fallback`` is kept where the value is missing.
+        """
+        i = np.clip(np.searchsorted(self.lo, values, side="right") - 1, 0, len(self.lo) - 1)
+        nxt = np.minimum(i + 1, len(self.lo) - 1)
+        in_gap = values > self.hi[i]
+        closer_next = (self.lo[nxt] - values) < (values - self.hi[i])
+        i = np.where(in_gap & closer_next, nxt, i)
+        out = self.labels[i].astype(object)
+        missing = np.isnan(values)
+        out[missing] = fallback[missing]
+        return out
+
+
+def binned_columns(X: pd.DataFrame, categorical: list[str], numeric: list[str]) -> dict[str, tuple[str, Bins]]:
+    """Categorical columns that bin a numeric one in ``X``: ``{categorical: (numeric, Bins)}``.
+
+    A categorical column (with at least two categories) bins a numeric
+    column when the ranges of the numeric column within its categories are
+    pairwise disjoint, as with Adult's ``education`` and ``education-num`` or
+    COMPAS's ``age_cat`` and ``age``. The relation holds for every real row,
+    so deriving the category of a generated row from its numeric value keeps
+    the row consistent. The first such numeric column is used.
+    """
+    out: dict[str, tuple[str, Bins]] = {}
+    for cat in categorical:
+        for num in numeric:
+            ranges = X.groupby(X[cat].astype(object), sort=False)[num].agg(["min", "max"]).dropna().sort_values("min")
+            if len(ranges) < 2:
+                continue
+            lo, hi = ranges["min"].to_numpy(dtype=float), ranges["max"].to_numpy(dtype=float)
+            if np.all(hi[:-1] < lo[1:]):
+                out[cat] = (num, Bins(lo=lo, hi=hi, labels=ranges.index.to_numpy(dtype=object)))
+                break
+    return out
 
 
 def check_plausible(rows: pd.DataFrame, labels: Any, reference: pd.DataFrame, *,
