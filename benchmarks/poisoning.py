@@ -208,7 +208,8 @@ def main() -> None:
     plot(df, RESULTS, stem=stem)
     header = (f"Test split, |metric| (absolute gap), mean ± 95% Student-t interval over the seeds present "
               f"({args.trials} trials per search: TPE with a 3-point warm start; learner defaults, 1 thread; "
-              "2-core machine shared with other jobs, so wall times are pessimistic). `poisoned − control` is "
+              "wall s is each cell's time as run, with `--n-jobs` cells at a time on the 2-core machine). "
+              "`poisoned − control` is "
               f"the paired per-seed difference. Reproduce: `.venv/bin/python benchmarks/poisoning.py --trials {args.trials}` "
               "(cells are cached in benchmarks/results/cache/poisoning).\n\n")  # fmt: skip
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")
