@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from trustlab import DataError
@@ -138,6 +139,18 @@ def test_one_cell_count_leaves_the_other_cells_rows_alone(mixed_split):
     (rows_f, y_f, _), (rows_m, y_m, _) = space.generate(few), space.generate(many)
     p0 = [r[y == 0].reset_index(drop=True) for r, y in ((rows_f, y_f), (rows_m, y_m))]
     assert p0[0].equals(p0[1])  # u1 drew three times as many rows; p0's own stream did not move
+
+
+def test_the_sensitive_column_is_never_re_derived():
+    """Here a numeric column separates the groups, so it "bins" the sensitive column; noise must not flip it."""
+    rng = np.random.default_rng(0)
+    g = np.repeat(["f", "m"], 50)
+    X = pd.DataFrame({"g": g, "x": np.where(g == "f", rng.uniform(0, 1, 100), rng.uniform(1.05, 2.05, 100))})
+    assert set(binned_columns(X, ["g"], ["x"])) == {"g"}
+    space = PoisonSpace(X=X, privileged_mask=g == "m", sensitive=g, scores=rng.random(100), categorical=["g"],
+                        numeric=["x"], integer=[], n_rows=200, seed=0)  # fmt: skip
+    rows, _, sens = space.generate({**PoisonSpace.heuristic(+1)[0], "mix": 1.0, "noise": 0.3})
+    assert (rows["g"].astype(str).to_numpy() == sens).all()
 
 
 def test_bins_derive_values_gaps_and_missing():

@@ -104,7 +104,10 @@ class PoisonSpace:
         std = np.nanstd(num, axis=0) if num.size else np.array([])
         self._std = np.where(std > 0, std, 1.0)
         self._is_int = np.array([c in self.integer for c in self.numeric], dtype=bool)
-        self._bins = binned_columns(self.X, self.categorical, self.numeric)
+        # a column holding the sensitive value is never re-derived: the cell decides the group
+        sens = np.asarray(self.sensitive).astype(str)
+        self._bins = {c: v for c, v in binned_columns(self.X, self.categorical, self.numeric).items()
+                      if not (self.X[c].astype(str).to_numpy() == sens).all()}  # fmt: skip
         self._groups = {"u": np.flatnonzero(~self.privileged_mask), "p": np.flatnonzero(self.privileged_mask)}
         if min(len(v) for v in self._groups.values()) == 0:
             raise DataError("both groups must be present in the training rows")
