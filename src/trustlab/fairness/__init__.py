@@ -35,9 +35,19 @@ from trustlab.fairness._mitigation import (
     massaging_count,
     reweighing_weights,
 )
+from trustlab.fairness._registry import (
+    FAIRNESS_METRICS,
+    FairnessMetric,
+    get_metric,
+    metric_names,
+)
 
 __all__ = [
     "FAIRNESS_KEYS",
+    "FAIRNESS_METRICS",
+    "FairnessMetric",
+    "get_metric",
+    "metric_names",
     "METHODS",
     "MassagingClassifier",
     "ReweighingClassifier",
