@@ -11,6 +11,14 @@ from sklearn.model_selection import train_test_split
 
 from trustlab._errors import DataError
 
+#: Fewest rows the privileged and the unprivileged group may have in a dataset
+#: before an attribute is refused as too small to measure.
+MIN_GROUP_ROWS = 10
+#: Fewest rows a dataset needs to be split into train / validation / test.
+MIN_SPLIT_ROWS = 40
+#: Joins the values of an intersectional group (``"Male & White"``).
+INTERSECTION_SEP = " & "
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -38,6 +46,14 @@ class Dataset:
         Name of the label column in the source data.
     positive_label : str
         What ``y == 1`` means, e.g. ``">50K"``.
+    label_values : tuple
+        The source's own label values for ``y == 0`` and ``y == 1`` (e.g.
+        ``("<=50K", ">50K")``, ``("rejected", "granted")``);
+        :meth:`decode_labels` maps 0/1 back to them.
+    rules : dict
+        Why the labels and groups are what they are: ``"positive"`` and
+        ``"privileged:<attribute>"`` -> one sentence (given by the user, a
+        dataset default, or the rule that chose it).
     """
 
     name: str
@@ -51,6 +67,8 @@ class Dataset:
     target: str = "y"
     positive_label: str = "1"
     description: str = ""
+    label_values: tuple[Any, Any] = (0, 1)
+    rules: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.X) != len(self.y) or len(self.X) != len(self.sensitive):
@@ -78,6 +96,81 @@ class Dataset:
     def groups(self, name: str | None = None) -> pd.Series:
         """Values of one sensitive attribute (strings)."""
         return self.sensitive[self.resolve_sensitive(name)]
+
+    @property
+    def negative_label(self) -> str:
+        """The source's label value for ``y == 0``, as text."""
+        return str(self.label_values[0])
+
+    def decode_labels(self, y: Any) -> np.ndarray:
+        """Map 0/1 labels back to the source's own values (``label_values``)."""
+        y = np.asarray(y).astype(int)
+        if len(y) and not np.isin(y, (0, 1)).all():
+            raise DataError("labels to decode must be 0 or 1")
+        values = np.array(list(self.label_values), dtype=object)
+        return values[y]
+
+    def group_counts(self, name: str | None = None) -> dict[str, int]:
+        """Rows per value of one sensitive attribute, largest first."""
+        counts = self.groups(name).value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def check_groups(self, name: str | None = None, *, min_rows: int = MIN_GROUP_ROWS) -> None:
+        """Refuse an attribute whose privileged or unprivileged side is too small to measure.
+
+        Raises
+        ------
+        DataError
+            If either side has fewer than ``min_rows`` rows in the whole dataset.
+        """
+        name = self.resolve_sensitive(name)
+        mask = self.privileged_mask(name)
+        priv = self.privileged[name]
+        for side, n in ((f"the privileged group {priv!r}", int(mask.sum())),
+                        (f"the unprivileged group (not {priv!r})", int((~mask).sum()))):  # fmt: skip
+            if n < min_rows:
+                raise DataError(f"{side} of {name!r} has {n} rows; at least {min_rows} are needed "
+                                "to measure it (choose another attribute or --privileged)")  # fmt: skip
+
+    def with_intersection(self, names: list[str], privileged: str | None = None) -> tuple[Dataset, str]:
+        """Add one sensitive attribute whose groups are the combinations of ``names``.
+
+        The new attribute is called ``"a,b"`` and its values ``"x & y"``. Its
+        privileged group is ``privileged`` (``"x & y"`` or ``"x,y"``), else the
+        combination of each attribute's privileged value when it occurs, else
+        the most frequent combination.
+
+        Returns
+        -------
+        (Dataset, str)
+            The dataset with the new attribute, and the attribute's name.
+        """
+        names = [self.resolve_sensitive(n) for n in names]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise DataError("an intersection needs two or more different sensitive attributes")
+        key = ",".join(names)
+        values = self.sensitive[names[0]].astype(str)
+        for n in names[1:]:
+            values = values + INTERSECTION_SEP + self.sensitive[n].astype(str)
+        present = set(values)
+        if privileged is not None:
+            parts = [p.strip() for p in str(privileged).split(",")]
+            priv = INTERSECTION_SEP.join(parts) if len(parts) == len(names) else str(privileged)
+            if priv not in present:
+                raise DataError(f"privileged value {privileged!r} does not occur in {key!r}; values "
+                                f"look like {sorted(present)[0]!r}")  # fmt: skip
+            rule = "given (--privileged)"
+        else:
+            combo = INTERSECTION_SEP.join(str(self.privileged[n]) for n in names)
+            if combo in present:
+                priv, rule = combo, "not given: the combination of each attribute's privileged value"
+            else:
+                priv = values.value_counts().index[0]
+                rule = "not given: the most frequent combination"
+        sensitive = self.sensitive.copy()
+        sensitive[key] = values.to_numpy()
+        return replace(self, sensitive=sensitive, privileged={**self.privileged, key: priv},
+                       rules={**self.rules, f"privileged:{key}": rule}), key  # fmt: skip
 
     def privileged_mask(self, name: str | None = None) -> np.ndarray:
         """Boolean array: ``True`` where the row belongs to the privileged group."""
@@ -161,8 +254,13 @@ def split_dataset(
     if len(sizes) != 3 or min(sizes) <= 0 or abs(sum(sizes) - 1.0) > 1e-6:
         raise DataError(f"split sizes must be three positive shares summing to 1, got {sizes}")
     n = len(ds)
-    if n < 10:
-        raise DataError(f"dataset {ds.name!r} has {n} rows; at least 10 are needed to split")
+    if n < MIN_SPLIT_ROWS:
+        raise DataError(f"dataset {ds.name!r} has {n} rows; at least {MIN_SPLIT_ROWS} are needed to "
+                        "split into train / validation / test")  # fmt: skip
+    counts = np.bincount(ds.y.to_numpy().astype(int), minlength=2)
+    if counts.min() < 5:
+        raise DataError(f"dataset {ds.name!r} has {counts.min()} rows of label "
+                        f"{ds.label_values[int(counts.argmin())]!r}; at least 5 of each label are needed")  # fmt: skip
     sensitive = ds.resolve_sensitive(sensitive)
     strata = _strata(ds, sensitive)
     _, counts = np.unique(strata, return_counts=True)

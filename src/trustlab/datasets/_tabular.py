@@ -61,6 +61,8 @@ def _finish(
     target: str,
     positive_label: str,
     description: str,
+    label_values: tuple[Any, Any] = (0, 1),
+    rules: dict[str, str] | None = None,
 ) -> Dataset:
     X = X.reset_index(drop=True)
     for col in X.columns:
@@ -68,6 +70,10 @@ def _finish(
             X[col] = X[col].astype(str)
     categorical, numeric, integer = _column_kinds(X)
     sensitive = sensitive.reset_index(drop=True).astype(str)
+    rules = dict(rules or {})
+    rules.setdefault("positive", f"dataset default: {positive_label!r} is the favourable label")
+    for k, v in privileged.items():
+        rules.setdefault(f"privileged:{k}", f"dataset default: {v!r} is the privileged group")
     return Dataset(
         name=name,
         X=X,
@@ -80,6 +86,8 @@ def _finish(
         target=target,
         positive_label=positive_label,
         description=description,
+        label_values=tuple(v.item() if hasattr(v, "item") else v for v in label_values),
+        rules=rules,
     )
 
 
@@ -116,7 +124,7 @@ def load_adult() -> Dataset:
     sensitive = pd.DataFrame({"sex": X["sex"], "race": X["race"]})
     return _finish(
         "adult", X, y, sensitive, {"sex": "Male", "race": "White"},
-        target="income", positive_label=">50K",
+        target="income", positive_label=">50K", label_values=("<=50K", ">50K"),
         description="UCI Adult census income (train + test files, missing rows dropped)",
     )  # fmt: skip
 
@@ -185,7 +193,7 @@ def load_german() -> Dataset:
     sensitive = pd.DataFrame({"sex": sex, "age": age})
     return _finish(
         "german", X, y, sensitive, {"sex": "male", "age": ">=25"},
-        target="credit", positive_label="good credit",
+        target="credit", positive_label="good credit", label_values=(2, 1),
         description="Statlog German credit",
     )  # fmt: skip
 
@@ -235,24 +243,33 @@ def make_synthetic(
     )  # fmt: skip
 
 
-def _binary_target(series: pd.Series, target: str, positive: Any | None) -> tuple[np.ndarray, str]:
+def _binary_target(series: pd.Series, target: str, positive: Any | None) -> tuple[np.ndarray, str, tuple, str]:
+    """0/1 labels, the positive value as text, the original (negative, positive) values, the rule."""
     values = series.unique()
     if len(values) != 2:
         raise DataError(
             f"target column {target!r} must have exactly 2 values, found {len(values)}"
             + (f": {sorted(map(str, values))[:5]}" if len(values) <= 5 else "")
         )
+    as_str = {str(v) for v in values}
     if positive is None:
-        as_str = {str(v) for v in values}
         if as_str in ({"0", "1"}, {"False", "True"}, {"0.0", "1.0"}):
             positive_str = {"0": "1", "False": "True", "0.0": "1.0"}[min(as_str)]
+            rule = f"not given: {positive_str!r} of a 0/1 (False/True) label means positive"
         else:
             positive_str = sorted(as_str)[1]
+            rule = (f"not given: the value that sorts last of {sorted(as_str)[0]!r}/{positive_str!r}; "
+                    "give --positive to choose")  # fmt: skip
     else:
         positive_str = str(positive)
-        if positive_str not in {str(v) for v in values}:
-            raise DataError(f"positive label {positive!r} is not a value of {target!r}")
-    return (series.astype(str) == positive_str).to_numpy().astype(int), positive_str
+        if positive_str not in as_str:
+            raise DataError(f"positive label {positive!r} is not a value of {target!r} "
+                            f"(values: {', '.join(sorted(as_str))})")  # fmt: skip
+        rule = "given (--positive)"
+    by_str = {str(v): v for v in values}
+    negative_str = (as_str - {positive_str}).pop()
+    originals = (by_str[negative_str], by_str[positive_str])
+    return (series.astype(str) == positive_str).to_numpy().astype(int), positive_str, originals, rule
 
 
 def load_csv(
@@ -314,7 +331,8 @@ def load_csv(
         raise DataError("the target column cannot also be a sensitive column")
     if df[target].isna().any():
         raise DataError(f"target column {target!r} has {int(df[target].isna().sum())} missing values")
-    y, positive_str = _binary_target(df[target], target, positive)
+    y, positive_str, label_values, positive_rule = _binary_target(df[target], target, positive)
+    rules = {"positive": positive_rule}
     privs = privileged if isinstance(privileged, list | tuple) else [privileged] * len(names)
     if len(privs) != len(names):
         raise DataError("give one privileged value per sensitive column")
@@ -326,7 +344,14 @@ def load_csv(
         values = df[col].astype(str)
         if values.nunique() < 2:
             raise DataError(f"sensitive column {col!r} has a single group ({values.iloc[0]!r})")
-        priv_str = values.mode().iloc[0] if priv is None else str(priv)
+        if priv is None:
+            priv_str = str(values.mode().iloc[0])
+            rules[f"privileged:{col}"] = (f"not given: the most frequent value of {col!r} "
+                                          f"({int((values == priv_str).sum())} of {len(values)} rows); "
+                                          "give --privileged to choose")  # fmt: skip
+        else:
+            priv_str = str(priv)
+            rules[f"privileged:{col}"] = "given (--privileged)"
         if priv_str not in set(values):
             raise DataError(
                 f"privileged value {priv!r} does not occur in {col!r}; "
@@ -340,6 +365,7 @@ def load_csv(
     return _finish(
         name or path.stem, X, y, sens, priv_map,
         target=target, positive_label=positive_str, description=f"CSV file {path}",
+        label_values=label_values, rules=rules,
     )  # fmt: skip
 
 
