@@ -36,7 +36,18 @@ from trustlab.backdoor._model import (
     use_all_cores,
 )
 from trustlab.backdoor._plots import plot_norms, plot_triggers
-from trustlab.backdoor._triggers import LOCATIONS, SHAPES, Trigger, parse_trigger, poison, stamp
+from trustlab.backdoor._triggers import (
+    BLEND_PATTERN_SEED,
+    LOCATIONS,
+    SHAPES,
+    SIG_FREQUENCY,
+    Trigger,
+    blend_trigger,
+    parse_trigger,
+    poison,
+    sig_trigger,
+    stamp,
+)
 from trustlab.backdoor._workflow import (
     TrainResult,
     check_target,
@@ -47,9 +58,11 @@ from trustlab.backdoor._workflow import (
 )
 
 __all__ = [
+    "BLEND_PATTERN_SEED",
     "LOCATIONS",
     "MAD_CONSISTENCY",
     "SHAPES",
+    "SIG_FREQUENCY",
     "CleanseResult",
     "MitigationResult",
     "ModelInfo",
@@ -58,6 +71,7 @@ __all__ = [
     "Trigger",
     "accuracy",
     "attack_success_rate",
+    "blend_trigger",
     "check_model",
     "check_target",
     "cleanse_from_arrays",
@@ -76,6 +90,7 @@ __all__ = [
     "prune_neurons",
     "save_model",
     "scan_model",
+    "sig_trigger",
     "stamp",
     "train_classifier",
     "train_model",

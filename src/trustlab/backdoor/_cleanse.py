@@ -106,6 +106,7 @@ class CleanseResult:
     steps: np.ndarray
     final_cost: np.ndarray
     config: dict[str, Any] = field(default_factory=dict)
+    norm_history: np.ndarray | None = None
 
     def trigger(self, label: int) -> Trigger:
         """The reverse-engineered trigger of ``label``."""
@@ -242,6 +243,7 @@ def neural_cleanse(
     es_best = np.full(n_lab, np.inf)
     active = np.ones(n_lab, bool)
     steps_run = np.zeros(n_lab, int)
+    history: list[np.ndarray] = []
 
     params_state = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():
@@ -305,6 +307,7 @@ def neural_cleanse(
                 if len(never):
                     sel = np.searchsorted(act, never)
                     best_mask[never], best_pat[never] = cur_mask[sel], cur_pat[sel]
+                history.append(reg_best.copy())
                 bar.advance(task)
                 if not active.any():
                     bar.update(task, completed=steps)
@@ -332,6 +335,7 @@ def neural_cleanse(
         labels=candidates, masks=best_mask, patterns=best_pat, l1_norms=norms, asr=asr,
         reached=np.isfinite(reg_best), anomaly_index=index, flagged=flagged, seconds=seconds,
         steps=steps_run, final_cost=cost.copy(), config=config,
+        norm_history=np.array(history),
     )  # fmt: skip
 
 

@@ -281,7 +281,10 @@ def save_model(
     meta["trigger"] = trigger.spec if trigger is not None else None
     meta["target"] = int(target) if target is not None else None
     if trigger is not None:
-        np.savez_compressed(folder / "trigger.npz", mask=trigger.mask, pattern=trigger.pattern)
+        arrays = {"mask": trigger.mask, "pattern": trigger.pattern}
+        if trigger.offset is not None:
+            arrays["offset"] = trigger.offset
+        np.savez_compressed(folder / "trigger.npz", **arrays)
         meta["trigger_file"] = "trigger.npz"
     meta.update(extra or {})
     write_json(folder / "model.json", meta)
@@ -369,7 +372,8 @@ def _attach_trigger(info: ModelInfo, meta: dict[str, Any], path: Path) -> None:
     try:
         if npz.is_file():
             with np.load(npz, allow_pickle=False) as f:
-                info.trigger = Trigger(f["mask"], f["pattern"], spec=str(spec))
+                offset = f["offset"] if "offset" in f.files else None
+                info.trigger = Trigger(f["mask"], f["pattern"], spec=str(spec), offset=offset)
         elif info.input_shape is not None:
             info.trigger = parse_trigger(str(spec), image_shape=info.input_shape)
     except (OSError, ValueError, KeyError, ConfigError) as exc:

@@ -1,8 +1,10 @@
 """Backdoor triggers: parsing a trigger spec, stamping it, BadNets poisoning.
 
-A trigger is a mask ``m`` (``[H, W]``, values in [0, 1]) and a pattern ``p``
-(``[C, H, W]``, values in [0, 1]); stamping replaces ``x`` by
-``(1 - m) * x + m * p``, the same form Neural Cleanse reverse-engineers.
+A trigger is a mask ``m`` (``[H, W]``, values in [0, 1]), a pattern ``p``
+(``[C, H, W]``, values in [0, 1]) and an optional additive offset ``o``
+(``[C, H, W]``, values in [-1, 1]); stamping replaces ``x`` by
+``clip((1 - m) * x + m * p + o, 0, 1)``. Without an offset this is the form
+Neural Cleanse reverse-engineers.
 
 Trigger specs (``--trigger``)::
 
@@ -10,10 +12,15 @@ Trigger specs (``--trigger``)::
     checkerboard:3@top-left=0.8    3x3 checkerboard (0.8 / 0 alternating) top-left
     square:2@20,5                  2x2 square with its top-left pixel at row 20, col 5
     file:mask.png+pattern.npy@center   mask/pattern patch from PNG or NumPy files
+    blend:0.1                      a fixed full-image random pattern mixed in at alpha 0.1
+                                   (Chen et al. 2017: x -> (1 - alpha) x + alpha p)
+    sig:0.08                       an additive horizontal sinusoid of amplitude 0.08,
+    sig:0.08,6                     6 periods across the image by default (SIG, Barni et al. 2019)
 
 Named locations (``top-left``, ``top-right``, ``bottom-left``,
 ``bottom-right``, ``center``) put the patch flush against the image border.
-A file mask or pattern of full image size ignores the location.
+A file mask or pattern of full image size ignores the location; ``blend`` and
+``sig`` cover the whole image and take no location or value.
 """
 
 from __future__ import annotations
@@ -27,7 +34,11 @@ import numpy as np
 from trustlab._errors import ConfigError
 
 LOCATIONS = ("top-left", "top-right", "bottom-left", "bottom-right", "center")
-SHAPES = ("square", "checkerboard", "file")
+SHAPES = ("square", "checkerboard", "file", "blend", "sig")
+#: Seed of the fixed blend pattern (the same pattern for every run and every model).
+BLEND_PATTERN_SEED = 2017
+#: Default periods of the SIG sinusoid across the image width (Barni et al. use f = 6 on MNIST).
+SIG_FREQUENCY = 6
 
 _SPEC = re.compile(
     r"^(?P<shape>[a-z]+):(?P<arg>[^@=]+?)(?:@(?P<loc>[^=]+))?(?:=(?P<value>[-+0-9.eE]+))?$"
@@ -46,11 +57,15 @@ class Trigger:
         float32 ``[C, H, W]``; the values written where the mask is 1.
     spec : str
         The spec it was parsed from (or a description).
+    offset : numpy.ndarray, optional
+        float32 ``[C, H, W]`` in [-1, 1], added after blending (SIG); the
+        result is clipped to [0, 1].
     """
 
     mask: np.ndarray
     pattern: np.ndarray
     spec: str = "custom"
+    offset: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         mask = np.asarray(self.mask, dtype=np.float32)
@@ -63,10 +78,20 @@ class Trigger:
         for name, arr in (("mask", mask), ("pattern", pattern)):
             if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
                 raise ConfigError(f"trigger {name} values must lie in [0, 1]")
-        if mask.sum() == 0:
+        offset = None
+        if self.offset is not None:
+            offset = np.asarray(self.offset, dtype=np.float32)
+            if offset.shape != pattern.shape:
+                raise ConfigError(
+                    f"trigger offset must have the pattern's shape {pattern.shape}, got {offset.shape}"
+                )
+            if not np.all(np.isfinite(offset)) or np.abs(offset).max() > 1:
+                raise ConfigError("trigger offset values must lie in [-1, 1]")
+        if mask.sum() == 0 and (offset is None or not offset.any()):
             raise ConfigError("trigger mask is empty (all zeros)")
         object.__setattr__(self, "mask", mask)
         object.__setattr__(self, "pattern", pattern)
+        object.__setattr__(self, "offset", offset)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -78,12 +103,14 @@ class Trigger:
         return float(self.mask.sum())
 
     def stamp(self, images: np.ndarray) -> np.ndarray:
-        """Return ``(1 - m) * x + m * p`` for images ``[N, C, H, W]`` (a new array)."""
-        return stamp(images, self.mask, self.pattern)
+        """Return ``clip((1 - m) * x + m * p + o, 0, 1)`` for images ``[N, C, H, W]`` (a new array)."""
+        return stamp(images, self.mask, self.pattern, self.offset)
 
 
-def stamp(images: np.ndarray, mask: np.ndarray, pattern: np.ndarray) -> np.ndarray:
-    """Stamp a mask/pattern trigger onto images ``[N, C, H, W]``."""
+def stamp(
+    images: np.ndarray, mask: np.ndarray, pattern: np.ndarray, offset: np.ndarray | None = None
+) -> np.ndarray:
+    """Stamp a mask/pattern (and optional additive offset) trigger onto images ``[N, C, H, W]``."""
     images = np.asarray(images, dtype=np.float32)
     if images.shape[1:] != pattern.shape:
         raise ConfigError(
@@ -91,7 +118,10 @@ def stamp(images: np.ndarray, mask: np.ndarray, pattern: np.ndarray) -> np.ndarr
             f"{tuple(images.shape[1:])}"
         )
     m = mask[None, None, :, :]
-    return ((1.0 - m) * images + m * pattern[None]).astype(np.float32)
+    out = (1.0 - m) * images + m * pattern[None]
+    if offset is not None:
+        out = np.clip(out + offset[None], 0.0, 1.0)
+    return out.astype(np.float32)
 
 
 def _place(size: tuple[int, int], loc: str, hw: tuple[int, int], spec: str) -> tuple[int, int]:
@@ -167,9 +197,21 @@ def parse_trigger(spec: str, *, image_shape: tuple[int, int, int]) -> Trigger:
     if not m or m.group("shape") not in SHAPES:
         raise ConfigError(
             f"unknown trigger spec {spec!r}; expected e.g. square:4@bottom-right, "
-            "checkerboard:3@top-left=0.8 or file:MASK.png[+PATTERN.npy][@LOC]"
+            "checkerboard:3@top-left=0.8, file:MASK.png[+PATTERN.npy][@LOC], blend:0.1 or sig:0.08"
         )
     shape, arg = m.group("shape"), m.group("arg").strip()
+    if shape in ("blend", "sig"):
+        if m.group("loc") is not None or m.group("value") is not None:
+            raise ConfigError(
+                f"a {shape} trigger covers the whole image and takes no @LOCATION or =VALUE: {spec!r}"
+            )
+        if shape == "blend":
+            return blend_trigger(_number(arg, "blend alpha", text), image_shape=(c, h, w), spec=text)
+        amp, _, freq = arg.partition(",")
+        frequency = _number(freq, "sig frequency", text) if freq else SIG_FREQUENCY
+        return sig_trigger(
+            _number(amp, "sig amplitude", text), frequency, image_shape=(c, h, w), spec=text
+        )
     loc = m.group("loc") or "bottom-right"
     try:
         value = float(m.group("value")) if m.group("value") is not None else 1.0
@@ -225,6 +267,87 @@ def parse_trigger(spec: str, *, image_shape: tuple[int, int, int]) -> Trigger:
     mask[row : row + ph, col : col + pw] = patch_mask
     pattern[:, row : row + ph, col : col + pw] = patch_pat
     return Trigger(mask, pattern, spec=text)
+
+
+def _number(text: str, what: str, spec: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{what} must be a number, got {text!r} in {spec!r}") from None
+    if not np.isfinite(value):
+        raise ConfigError(f"{what} must be finite, got {text!r} in {spec!r}")
+    return value
+
+
+def blend_trigger(
+    alpha: float, *, image_shape: tuple[int, int, int], spec: str | None = None
+) -> Trigger:
+    """Blended trigger (Chen et al. 2017): a fixed random pattern mixed into the whole image.
+
+    Stamping gives ``(1 - alpha) * x + alpha * p``; ``p`` is uniform noise in
+    [0, 1] drawn with :data:`BLEND_PATTERN_SEED`, so every call (and every
+    model) gets the same pattern for the same image shape.
+
+    Parameters
+    ----------
+    alpha : float
+        Blend ratio in (0, 1].
+    image_shape : tuple (C, H, W)
+    spec : str, optional
+        Recorded spec (default ``blend:ALPHA``).
+
+    Raises
+    ------
+    ConfigError
+        ``alpha`` outside (0, 1].
+    """
+    if not 0.0 < alpha <= 1.0:
+        raise ConfigError(f"blend alpha must be in (0, 1], got {alpha}")
+    c, h, w = (int(s) for s in image_shape)
+    pattern = np.random.default_rng(BLEND_PATTERN_SEED).random((c, h, w)).astype(np.float32)
+    mask = np.full((h, w), alpha, dtype=np.float32)
+    return Trigger(mask, pattern, spec=spec or f"blend:{alpha:g}")
+
+
+def sig_trigger(
+    amplitude: float,
+    frequency: float = SIG_FREQUENCY,
+    *,
+    image_shape: tuple[int, int, int],
+    spec: str | None = None,
+) -> Trigger:
+    """SIG trigger (Barni et al. 2019): ``x + amplitude * sin(2 pi j f / W)``, clipped to [0, 1].
+
+    The sinusoid runs along the columns ``j`` and is the same in every row
+    and channel; ``f`` is the number of periods across the width. The mask is
+    empty: the trigger is purely additive.
+
+    Parameters
+    ----------
+    amplitude : float
+        Peak value in (0, 1] (Barni et al.: 20/255 on MNIST).
+    frequency : float
+        Periods across the image, in (0, W/2] (at most two columns per period).
+    image_shape : tuple (C, H, W)
+    spec : str, optional
+
+    Raises
+    ------
+    ConfigError
+        Amplitude outside (0, 1], or a frequency the image cannot show.
+    """
+    c, h, w = (int(s) for s in image_shape)
+    if not 0.0 < amplitude <= 1.0:
+        raise ConfigError(f"sig amplitude must be in (0, 1], got {amplitude}")
+    if not 0.0 < frequency <= w / 2:
+        raise ConfigError(
+            f"sig frequency {frequency:g} does not fit a {h}x{w} image (need 0 < f <= {w / 2:g})"
+        )
+    wave = amplitude * np.sin(2 * np.pi * np.arange(w) * frequency / w)
+    offset = np.broadcast_to(wave[None, None, :], (c, h, w)).astype(np.float32)
+    mask = np.zeros((h, w), dtype=np.float32)
+    pattern = np.zeros((c, h, w), dtype=np.float32)
+    return Trigger(mask, pattern, spec=spec or f"sig:{amplitude:g},{frequency:g}", offset=offset)
 
 
 def poison(
