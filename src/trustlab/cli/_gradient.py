@@ -8,17 +8,18 @@ from typing import Any
 from rich.table import Table
 
 from trustlab._errors import ConfigError, check_choice
-from trustlab._io import staged_output, write_json, write_run_json
+from trustlab._io import write_run_json
 from trustlab.cli._app import console
 from trustlab.cli._common import data_fields, finish_report
 from trustlab.learners import make_estimator
-from trustlab.poisoning._gradient_core import SURROGATES
-from trustlab.poisoning._gradient_eval import (
+from trustlab.poisoning import (
+    SURROGATES,
     WHITE_BOX,
     evaluate_gradient_poisoning,
     fit_gradient_poisoner,
     make_gradient_poisoner,
 )
+from trustlab.results import label_info, result_document, staged_output, write_result
 
 
 def run_gradient(cfg: dict[str, Any], ds: Any, split: Any, sens: str, *, learners: list[str], surrogate: str,
@@ -38,7 +39,7 @@ def run_gradient(cfg: dict[str, Any], ds: Any, split: Any, sens: str, *, learner
     poisoner = make_gradient_poisoner(split, sensitive=sens, seed=seed, surrogate=surrogate, budget=cfg["budget"],
                                       metric=cfg["metric"], max_accuracy_loss=cfg["max_accuracy_loss"],
                                       steps=steps)  # fmt: skip
-    poisoner._check_params()
+    poisoner.check_params()
     console.print(f"{ds.name}/{sens}: {len(split.train):,} training rows, budget {poisoner.budget} -> "
                   f"{steps} gradient steps through a {surrogate} surrogate; targets {', '.join(learners)}")  # fmt: skip
     fit_gradient_poisoner(poisoner, split, sens)
@@ -48,7 +49,14 @@ def run_gradient(cfg: dict[str, Any], ds: Any, split: Any, sens: str, *, learner
                                           n_jobs=learner_jobs)  # fmt: skip
     _print_transfer(summary)
     with staged_output(out) as stage:
-        write_json(stage / "summary.json", summary)
+        doc = result_document(
+            "poison", seed=seed, **label_info(ds, sens),
+            data={"dataset": ds.name, "sensitive": sens, "n_train": summary["n_train"], "n_val": summary["n_val"],
+                  "n_test": summary["n_test"]},
+            cost={"wall_seconds": summary["wall_seconds"], "trainings": summary["trainings"]},
+            arms={}, details=summary, learner=str(learners[0]), method="gradient",
+        )  # fmt: skip
+        write_result(stage / "summary.json", doc)
         poisoner.poison_.to_csv(stage / "poison.csv", index=False)
         poisoner.history_.to_csv(stage / "history.csv", index=False)
         write_run_json(stage, kind="poison", **data_fields(ds, sens, learners[0], seed), metric=cfg["metric"],

@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from trustlab._errors import ConfigError, DataError, check_choice
-from trustlab.fairness import evaluate, flat_block
+from trustlab.fairness import evaluate, flat_block, get_metric
 from trustlab.poisoning._gradient_core import (
     DT,
     SURROGATES,
@@ -50,7 +50,7 @@ from trustlab.poisoning._gradient_core import (
     train_mlp,
     unrolled_mlp,
 )
-from trustlab.poisoning._poisoner import METRICS, prepare_inputs, resolve_budget
+from trustlab.poisoning._poisoner import prepare_inputs, resolve_budget
 
 log = logging.getLogger("trustlab.poisoning")
 
@@ -174,9 +174,9 @@ class GradientPoisoner(BaseEstimator):
         self.random_state = random_state
 
     # -- validation ------------------------------------------------------------------------
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         check_choice("surrogate", self.surrogate, SURROGATES)
-        check_choice("metric", self.metric, METRICS)
+        get_metric(self.metric)
         if not 0 <= self.max_accuracy_loss < 1:
             raise ConfigError(f"max_accuracy_loss must be in [0, 1), got {self.max_accuracy_loss}")
         for name in ("steps", "inner_steps", "hidden", "epochs"):
@@ -196,7 +196,7 @@ class GradientPoisoner(BaseEstimator):
                                    n_threads=self.n_threads, random_state=self.random_state)  # fmt: skip
 
     def _prepare(self, X: pd.DataFrame, y: Any, s: Any, X_val: Any, y_val: Any, s_val: Any) -> None:
-        self._check_params()
+        self.check_params()
         d = prepare_inputs(X, y, s, X_val, y_val, s_val, privileged=self.privileged,
                            random_state=self.random_state)  # fmt: skip
         self.label_name_, self.privileged_ = d["label_name"], d["privileged"]

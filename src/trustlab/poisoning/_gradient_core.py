@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trustlab._errors import DataError, check_choice
 from trustlab.datasets._tabular import _column_kinds
+from trustlab.fairness import get_metric
 from trustlab.learners import make_preprocessor
 
 SURROGATES = ("logreg", "mlp")
@@ -114,50 +115,35 @@ def group_gaps(p: Any, y: np.ndarray, priv: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _block_of(g: dict[str, Any]) -> dict[str, float]:
+    """A flat fairness block (registry keys) from hard group gaps."""
+    sel_p, sel_u = float(g["sel"][0]), float(g["sel"][1])
+    tpr, fpr = float(g["tpr"]), float(g["fpr"])
+    return {"statistical_parity_difference": float(g["sp"]),
+            "disparate_impact": sel_u / sel_p if sel_p > 0 else float("nan"),
+            "equalized_odds_difference": max(abs(tpr), abs(fpr)),
+            "equal_opportunity_difference": tpr, "fpr_difference": fpr, "fnr_difference": -tpr}  # fmt: skip
+
+
 def soft_unfairness(p: torch.Tensor, y: np.ndarray, priv: np.ndarray, metric: str) -> torch.Tensor:
     """A smooth surrogate of the metric's unfairness on probabilities ``p``.
 
+    The registered metric's :meth:`~trustlab.fairness.FairnessMetric.soft`:
     ``sqrt(gap^2 + 1e-8)`` (a smooth ``|gap|``, on the scale of the metric) of
     the selection-rate, TPR or FPR gap; equalized odds uses the root of the
     sum of both squared gaps, disparate impact ``1 - rate_u / rate_p``.
     """
-    g = group_gaps(p, y, priv)
-    if metric == "statistical_parity":
-        sq = g["sp"] ** 2
-    elif metric == "equal_opportunity":
-        sq = g["tpr"] ** 2
-    elif metric == "fpr_gap":
-        sq = g["fpr"] ** 2
-    elif metric == "equalized_odds":
-        sq = g["tpr"] ** 2 + g["fpr"] ** 2
-    else:  # disparate impact
-        sq = (1.0 - g["sel"][1] / (g["sel"][0] + 1e-6)) ** 2
-    return torch.sqrt(sq + 1e-8)
+    return get_metric(metric).soft(group_gaps(p, y, priv))
 
 
 def hard_unfairness(pred: np.ndarray, y: np.ndarray, priv: np.ndarray, metric: str) -> float:
-    """The metric's unfairness (as ``poisoning.unfairness`` defines it) of 0/1 predictions."""
-    g = group_gaps(pred.astype(float), y, priv)
-    if metric == "statistical_parity":
-        return float(abs(g["sp"]))
-    if metric == "equal_opportunity":
-        return float(abs(g["tpr"]))
-    if metric == "fpr_gap":
-        return float(abs(g["fpr"]))
-    if metric == "equalized_odds":
-        return float(max(abs(g["tpr"]), abs(g["fpr"])))
-    return float(abs(1.0 - g["sel"][1] / g["sel"][0])) if g["sel"][0] > 0 else float("inf")
+    """The registered metric's unfairness of 0/1 predictions."""
+    return get_metric(metric).unfairness(_block_of(group_gaps(pred.astype(float), y, priv)))
 
 
 def direction(pred: np.ndarray, y: np.ndarray, priv: np.ndarray, metric: str) -> int:
-    """+1 when the privileged group gets more positive decisions under the metric's rate."""
-    g = group_gaps(pred.astype(float), y, priv)
-    key = {"statistical_parity": "sp", "disparate_impact": "sp", "equal_opportunity": "tpr", "fpr_gap": "fpr"}
-    if metric == "equalized_odds":
-        gap = g["tpr"] if abs(g["tpr"]) >= abs(g["fpr"]) else g["fpr"]
-    else:
-        gap = g[key[metric]]
-    return 1 if gap >= 0 else -1
+    """+1 when the privileged group has the higher rate the metric compares (the registry's rule)."""
+    return get_metric(metric).direction(_block_of(group_gaps(pred.astype(float), y, priv)))
 
 
 @contextmanager

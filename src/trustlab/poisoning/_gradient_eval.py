@@ -20,10 +20,26 @@ from sklearn.base import clone
 
 from trustlab._errors import ConfigError
 from trustlab.datasets import DataSplit
+from trustlab.fairness import evaluate, flat_block, get_metric
 from trustlab.learners import make_learner
 from trustlab.poisoning._gradient import GradientPoisoner
-from trustlab.poisoning._poisoner import unfairness
-from trustlab.poisoning._protocol import _block, run_facts
+from trustlab.poisoning._protocol import run_facts
+
+#: the flat metrics of a gradient summary block
+SUMMARY_METRICS = ("accuracy", "balanced_accuracy", "statistical_parity_difference", "disparate_impact",
+                   "equalized_odds_difference", "equal_opportunity_difference", "fpr_difference",
+                   "fnr_difference")  # fmt: skip
+
+
+def unfairness(block: dict[str, Any], metric: str) -> float:
+    """The registered metric's unfairness of a block (:func:`trustlab.fairness.get_metric`)."""
+    return get_metric(metric).unfairness(block)
+
+
+def _block(model: Any, part: Any, sensitive: str) -> dict[str, float]:
+    full = flat_block(evaluate(part.y, model.predict(part.X), sensitive_features=part.groups(sensitive),
+                               privileged=part.privileged[sensitive]))  # fmt: skip
+    return {k: full[k] for k in SUMMARY_METRICS}
 
 WHITE_BOX = "surrogate"
 

@@ -1,20 +1,30 @@
 """Black-box constructive poisoning by Bayesian optimisation (optuna).
 
 The bi-level problem ``argmin_h g(w*, h)  s.t.  w* in argmin_w f(w, D + h)``:
-the outer loop is an optuna study over the low-dimensional space of
-:mod:`trustlab.poisoning._space`; the inner loop is one ``fit`` of a clone of
-the third party's estimator on ``D + h``; ``g`` is the unfairness of that
-model's predictions on the validation rows, and the accuracy loss against the
-unpoisoned model (also on validation) is an optuna constraint.
+the outer loop is an optuna study over a low-dimensional search space (a
+:class:`~trustlab.poisoning.SearchSpace`: ``boundary`` by default, ``bands``, or
+your own); the inner loop is one ``fit`` of a clone of the third party's
+estimator on ``D + h``; ``g`` is the unfairness of that model's predictions on
+the validation rows, and the accuracy loss against the unpoisoned model (also
+on validation) is an optuna constraint.
+
+The constraint is robust to validation noise by default
+(``accuracy_bound="upper"``): it bounds the *one-sided upper confidence
+limit* of the paired accuracy loss, ``mean(d) + z * sd(d) / sqrt(n)`` with
+``d_i = [baseline correct on row i] - [poisoned correct on row i]`` over the
+validation rows and ``z`` the normal quantile of ``confidence``. Both models
+are scored on the same rows, so the paired standard error removes the noise
+they share; no extra training is needed. ``accuracy_bound="mean"`` is the
+plain point estimate.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,25 +32,23 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from trustlab._errors import ConfigError, DataError, LearnerError, check_choice
+from trustlab._errors import ConfigError, DataError, LearnerError
 from trustlab.datasets._tabular import _column_kinds
-from trustlab.fairness import evaluate, flat_block
-from trustlab.poisoning._space import BOUNDS, SPACE_VERSION, PoisonSpace
+from trustlab.fairness import evaluate, flat_block, get_metric
+from trustlab.poisoning import _boundary, _space  # noqa: F401  (register the built-in spaces)
+from trustlab.poisoning._inputs import (  # noqa: E402,F401
+    ACCURACY_BOUNDS,
+    OBJECTIVES,
+    SAMPLERS,
+    check_search_options,
+    prepare_inputs,
+    resolve_budget,
+)
+from trustlab.poisoning._spaces import SpaceContext, get_space, space_rows
 from trustlab.poisoning._storage import counted_trials, open_storage, quiet_experimental
-
-#: metric name -> (key of the fairness block, map to a non-negative unfairness)
-METRICS: dict[str, tuple[str, Callable[[float], float]]] = {
-    "statistical_parity": ("statistical_parity_difference", abs),
-    "equalized_odds": ("equalized_odds_difference", abs),
-    "equal_opportunity": ("equal_opportunity_difference", abs),
-    "fpr_gap": ("fpr_difference", abs),
-    "disparate_impact": ("disparate_impact", lambda v: abs(1.0 - v)),
-}
-SAMPLERS = ("tpe", "gp", "random", "cmaes")
-OBJECTIVES = ("constrained", "pareto")
 
 log = logging.getLogger("trustlab.poisoning")
 
@@ -49,77 +57,29 @@ class _LearnerFailed(Exception):
     """The black box raised while fitting on the augmented data."""
 
 
-def unfairness(block: dict[str, float], metric: str) -> float:
-    """The non-negative unfairness the poisoner minimises, from a flat metrics block."""
-    key, fn = METRICS[metric]
-    value = block[key]
-    return float("inf") if value is None or not np.isfinite(value) else float(fn(value))
+def paired_loss_bound(correct_base: np.ndarray, correct_new: np.ndarray, confidence: float | None) -> tuple[float, float]:
+    """Paired accuracy loss and its one-sided upper confidence limit.
 
+    Parameters
+    ----------
+    correct_base, correct_new : ndarray of bool
+        Whether the unpoisoned and the poisoned model are right on each validation row.
+    confidence : float or None
+        One-sided confidence of the bound (``None``: the point estimate).
 
-def resolve_budget(budget: float | int, n_train: int) -> int:
-    """Number of rows for a budget given as a fraction (float) or a count (int)."""
-    if isinstance(budget, bool) or not isinstance(budget, int | float | np.integer | np.floating):
-        raise ConfigError(f"budget must be a number, got {budget!r}")
-    if budget <= 0:
-        raise ConfigError(f"budget must be > 0, got {budget}")
-    if isinstance(budget, float | np.floating):
-        if budget > 1:
-            raise ConfigError(f"budget {budget} as a fraction must be <= 1 (give an integer for a row count)")
-        n = int(round(budget * n_train))
-        if n < 1:
-            raise ConfigError(f"budget {budget} of {n_train} training rows is less than one row")
-        return n
-    if budget > n_train:
-        raise ConfigError(f"budget of {budget} rows is larger than the training set ({n_train} rows)")
-    return int(budget)
-
-
-def prepare_inputs(X: pd.DataFrame, y: Any, sensitive_features: Any, X_val: pd.DataFrame | None, y_val: Any,
-                   sensitive_val: Any, *, privileged: Any, random_state: int | None) -> dict[str, Any]:  # fmt: skip
-    """Validate a poisoner's inputs (shared by the black-box and gradient poisoners).
-
-    Without validation rows, 20% of the training rows are held out
-    (stratified on label x group). Returns the training and validation parts
-    (0..n-1 indexed frames, int labels, string groups), the label column
-    name for ``poison_`` and the privileged value.
+    Returns
+    -------
+    (loss, bound) : tuple of float
+        ``mean(d)`` and ``mean(d) + z * sd(d) / sqrt(n)``, ``d = base - new``.
     """
-    if not isinstance(X, pd.DataFrame):
-        raise DataError("X must be a pandas DataFrame with the original columns")
-    name = getattr(y, "name", None)
-    label_name = str(name) if name is not None and name not in X.columns else "label"
-    y = np.asarray(y).astype(int).ravel()
-    s = np.asarray(pd.Series(np.asarray(sensitive_features)).astype(str))
-    if len(X) != len(y) or len(X) != len(s):
-        raise DataError("X, y and sensitive_features differ in length")
-    if not np.isin(y, [0, 1]).all() or len(set(y)) < 2:
-        raise DataError("y must be binary 0/1 with both classes present")
-    if X_val is None:
-        strat = np.char.add(y.astype(str), s)
-        ok = min(np.unique(strat, return_counts=True)[1]) > 1
-        tr, va = train_test_split(np.arange(len(X)), test_size=0.2, random_state=random_state,
-                                  stratify=strat if ok else y)  # fmt: skip
-        X_val, y_val, sensitive_val = X.iloc[va], y[va], s[va]
-        X, y, s = X.iloc[tr], y[tr], s[tr]
-    else:
-        if y_val is None or sensitive_val is None:
-            raise DataError("X_val needs y_val and sensitive_val")
-        if list(X_val.columns) != list(X.columns):
-            raise DataError("X_val does not have the columns of X")
-        y_val = np.asarray(y_val).astype(int).ravel()
-        sensitive_val = np.asarray(pd.Series(np.asarray(sensitive_val)).astype(str))
-    values = sorted(set(s))
-    if len(values) < 2:
-        raise DataError("the sensitive attribute has a single group in the training rows")
-    if privileged is not None:
-        if str(privileged) not in values:
-            raise DataError(f"privileged value {privileged!r} does not occur in the sensitive feature")
-        priv = str(privileged)
-    elif len(values) > 2:
-        raise ConfigError("the sensitive attribute has more than two values: give privileged=")
-    else:
-        priv = values[-1]
-    return {"X": X.reset_index(drop=True), "y": y, "s": s, "X_val": X_val.reset_index(drop=True),
-            "y_val": y_val, "s_val": sensitive_val, "label_name": label_name, "privileged": priv}  # fmt: skip
+    from scipy.stats import norm
+
+    d = np.asarray(correct_base, dtype=float) - np.asarray(correct_new, dtype=float)
+    loss = float(d.mean())
+    if confidence is None or len(d) < 2:
+        return loss, loss
+    se = float(d.std(ddof=1) / np.sqrt(len(d)))
+    return loss, loss + float(norm.ppf(confidence)) * se
 
 
 class FairnessPoisoner(BaseEstimator):
@@ -127,8 +87,7 @@ class FairnessPoisoner(BaseEstimator):
 
     The estimator is only ever cloned, fit and asked to predict: its
     hyperparameters, loss and parameters are never read or changed, and no
-    existing row is modified. Rows come from the space documented in
-    :mod:`trustlab.poisoning._space` (13 parameters).
+    existing row is modified. Rows come from a search space (``space``).
 
     Parameters
     ----------
@@ -137,13 +96,24 @@ class FairnessPoisoner(BaseEstimator):
         it must accept the raw DataFrame.
     budget : float or int, default=0.05
         Rows to add: a fraction of the training rows (float in (0, 1]) or a count (int).
-    metric : {"statistical_parity", "equalized_odds", "equal_opportunity", "fpr_gap", "disparate_impact"}
-        Unfairness to minimise on validation (absolute gap; ``|1 - ratio|`` for
-        disparate impact).
+    metric : str, default="statistical_parity"
+        Unfairness to minimise on validation: any name or alias of
+        :data:`trustlab.fairness.FAIRNESS_METRICS` (absolute gap; ``|1 - ratio|``
+        for disparate impact). The canonical name is recorded.
+    space : str or SearchSpace, default="boundary"
+        The search space: a name of :data:`~trustlab.poisoning.SPACES`
+        (``boundary``, ``bands``) or an instance following the
+        :class:`~trustlab.poisoning.SearchSpace` protocol (copied, never changed).
     max_accuracy_loss : float, default=0.01
         Constraint: validation accuracy may drop by at most this much against
         the unpoisoned model (an optuna constraint: ``Trial.set_constraint`` on
         optuna >= 5, the sampler's ``constraints_func`` before).
+    accuracy_bound : {"upper", "mean"}, default="upper"
+        What the constraint bounds: the one-sided upper confidence limit of the
+        paired validation accuracy loss (robust to validation noise), or its
+        point estimate.
+    confidence : float, default=0.8
+        One-sided confidence of the ``upper`` bound.
     n_trials : int, default=60
         Black-box trainings of the search.
     sampler : {"tpe", "gp", "random", "cmaes"}
@@ -161,8 +131,8 @@ class FairnessPoisoner(BaseEstimator):
         Privileged value of the sensitive attribute; required when it has more
         than two values (the others form the unprivileged group).
     warm_start : bool, default=True
-        Enqueue the three-point heuristic design first (see
-        ``PoisonSpace.heuristic``); they count as trials of the budget.
+        Enqueue the space's warm-start points first (``space.warm_starts()``);
+        they count as trials of the budget.
     cv : int, default=3
         Folds of the cross-fitted black-box scores that place the score bands.
     study_attrs : dict, optional
@@ -187,6 +157,16 @@ class FairnessPoisoner(BaseEstimator):
         Validation metrics of the unpoisoned model.
     pareto_front_ : list of FrozenTrial
         Non-dominated trials (``objective="pareto"``).
+    space_ : SearchSpace
+        The prepared space.
+    metric_ : FairnessMetric
+        The resolved metric.
+    direction_ : int
+        ``+1`` when the privileged group has the higher rate on validation.
+    warm_start_trials_ : list of int
+        Numbers of the enqueued (warm-start) trials.
+    resumed_ : bool
+        Whether the study already held trials when this process opened it.
     trainings_ : int
         Black-box trainings used in this process (cross-fitting, baseline, trials).
     failures_ : list of dict
@@ -201,7 +181,10 @@ class FairnessPoisoner(BaseEstimator):
         *,
         budget: float | int = 0.05,
         metric: str = "statistical_parity",
+        space: Any = "boundary",
         max_accuracy_loss: float = 0.01,
+        accuracy_bound: str = "upper",
+        confidence: float = 0.8,
         n_trials: int = 60,
         sampler: str = "tpe",
         objective: str = "constrained",
@@ -218,7 +201,10 @@ class FairnessPoisoner(BaseEstimator):
         self.estimator = estimator
         self.budget = budget
         self.metric = metric
+        self.space = space
         self.max_accuracy_loss = max_accuracy_loss
+        self.accuracy_bound = accuracy_bound
+        self.confidence = confidence
         self.n_trials = n_trials
         self.sampler = sampler
         self.objective = objective
@@ -233,18 +219,11 @@ class FairnessPoisoner(BaseEstimator):
         self.show_progress = show_progress
 
     # -- validation ------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        check_choice("metric", self.metric, METRICS)
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_choice("objective", self.objective, OBJECTIVES)
-        if self.objective == "pareto" and self.sampler == "cmaes":
-            raise ConfigError("the cmaes sampler is single-objective; use tpe, gp or random with pareto")
-        if not isinstance(self.n_trials, int | np.integer) or self.n_trials < 1:
-            raise ConfigError(f"n_trials must be a positive integer, got {self.n_trials!r}")
-        if not 0 <= self.max_accuracy_loss < 1:
-            raise ConfigError(f"max_accuracy_loss must be in [0, 1), got {self.max_accuracy_loss}")
-        if self.n_jobs < 1:
-            raise ConfigError(f"n_jobs must be >= 1, got {self.n_jobs}")
+    def check_params(self) -> None:
+        """Validate the options (before any data is touched); raises a one-line ConfigError/LearnerError."""
+        check_search_options(metric=self.metric, space=self.space, sampler=self.sampler, objective=self.objective,
+                             n_trials=self.n_trials, max_accuracy_loss=self.max_accuracy_loss,
+                             accuracy_bound=self.accuracy_bound, confidence=self.confidence, n_jobs=self.n_jobs)  # fmt: skip
         if self.storage is not None and not self.study_name:
             raise ConfigError("a storage needs a study name")
         for name in ("fit", "predict"):
@@ -283,7 +262,7 @@ class FairnessPoisoner(BaseEstimator):
     def _prepare(self, X: pd.DataFrame, y: Any, sensitive_features: Any, X_val: pd.DataFrame | None,
                  y_val: Any, sensitive_val: Any) -> None:  # fmt: skip
         """Validate, fit the baseline and the cross-fitted scores, build the space."""
-        self._check_params()
+        self.check_params()
         d = prepare_inputs(X, y, sensitive_features, X_val, y_val, sensitive_val, privileged=self.privileged,
                            random_state=self.random_state)  # fmt: skip
         self.label_name_, self.privileged_ = d["label_name"], d["privileged"]
@@ -297,12 +276,18 @@ class FairnessPoisoner(BaseEstimator):
         # Baseline (unpoisoned) model and cross-fitted scores of the training rows.
         self.baseline_model_ = self._fit_or_fail(X, y, what="the unpoisoned training data")
         self.baseline_ = self._evaluate(self.baseline_model_, self._Xv, self._yv, self._sv)
+        self._base_correct = np.asarray(self.baseline_model_.predict(self._Xv)).astype(int) == self._yv
+        self.metric_ = get_metric(self.metric)
+        self.direction_ = self.metric_.direction(self.baseline_)
         scores = self._cross_fitted_scores()
         cat, num, integer = _column_kinds(X)
-        self.space_ = PoisonSpace(X=self._X, privileged_mask=s == self.privileged_, sensitive=s, scores=scores,
-                                  categorical=cat, numeric=num, integer=integer, n_rows=self.n_poison_,
-                                  seed=0 if self.random_state is None else int(self.random_state))  # fmt: skip
-
+        self._seed = 0 if self.random_state is None else int(self.random_state)
+        context = SpaceContext(X=self._X, y=self._y, sensitive=s, privileged_mask=s == self.privileged_,
+                               scores=scores, categorical=cat, numeric=num, integer=integer,
+                               n_rows=self.n_poison_, metric=self.metric_, direction=self.direction_,
+                               seed=self._seed)  # fmt: skip
+        self.space_ = copy.deepcopy(get_space(self.space))
+        self.space_.prepare(context)
 
     def join(self, X: pd.DataFrame, y: Any, *, sensitive_features: Any, X_val: pd.DataFrame | None = None,
              y_val: Any = None, sensitive_val: Any = None, max_trials: int | None = None) -> int:  # fmt: skip
@@ -366,14 +351,17 @@ class FairnessPoisoner(BaseEstimator):
             "estimator": repr(clone(self.estimator)),
             "budget": self.budget,
             "n_poison": self.n_poison_,
-            "metric": self.metric,
+            "metric": self.metric_.name,
             "max_accuracy_loss": self.max_accuracy_loss,
+            "accuracy_bound": self.accuracy_bound,
+            "confidence": self.confidence if self.accuracy_bound == "upper" else None,
             "n_trials": int(self.n_trials),
             "sampler": self.sampler,
             "objective": self.objective,
             "random_state": self.random_state,
-            "space": sorted(BOUNDS),
-            "space_version": SPACE_VERSION,
+            "space": str(self.space_.name),
+            "space_version": str(self.space_.version),
+            "space_parameters": sorted(self.space_.bounds()),
             "data_sha256": fp.hexdigest()[:16],
         }
 
@@ -404,15 +392,14 @@ class FairnessPoisoner(BaseEstimator):
             raise ConfigError(f"cannot use storage for study {name!r}: {str(exc).splitlines()[0]}") from None
         config = json.loads(json.dumps(self.config_()))
         stored = study.user_attrs.get("trustlab_config")
+        self.trials_before_ = counted_trials(study)
+        self.resumed_ = self.trials_before_ > 0
         if stored is None:
             study.set_user_attr("trustlab_config", config)
             for k, v in (self.study_attrs or {}).items():
                 study.set_user_attr(k, v)
             if self.warm_start and self.sampler != "random":
-                direction = int(np.sign(self.baseline_[METRICS[self.metric][0]] - (1.0 if self.metric == "disparate_impact" else 0.0)))
-                if self.metric == "disparate_impact":
-                    direction = -direction  # DI < 1 means the privileged group is favoured
-                for point in PoisonSpace.heuristic(direction or 1):
+                for point in (self.space_.warm_starts() if hasattr(self.space_, "warm_starts") else []):
                     study.enqueue_trial(point)
         elif stored != config:
             diff = [f"{k}: stored {stored.get(k)!r} != {config.get(k)!r}" for k in config if stored.get(k) != config[k]]
@@ -426,14 +413,15 @@ class FairnessPoisoner(BaseEstimator):
             if counted_trials(study) + running >= self.n_trials:
                 trial.set_user_attr("skipped", "budget already used")
                 raise optuna.TrialPruned()
-        params = PoisonSpace.suggest(trial)
-        rows, labels, _ = self.space_.generate(params)
+        params = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in self.space_.bounds().items()}
+        rows, labels, _ = self.generate(params)
         Xa = pd.concat([self._X, rows], ignore_index=True)
         ya = np.concatenate([self._y, labels])
         t0 = time.perf_counter()
         try:
             model = clone(self.estimator).fit(Xa, ya)
-            block = self._evaluate(model, self._Xv, self._yv, self._sv)
+            pred = np.asarray(model.predict(self._Xv)).astype(int)
+            block = flat_block(evaluate(self._yv, pred, sensitive_features=self._sv, privileged=self.privileged_))
         except Exception as exc:  # report which trial and why, keep going
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
             trial.set_user_attr("error", msg)
@@ -442,14 +430,16 @@ class FairnessPoisoner(BaseEstimator):
             raise _LearnerFailed(msg) from None
         finally:
             self.trainings_ += 1
-        loss = self.baseline_["accuracy"] - block["accuracy"]
-        value = unfairness(block, self.metric)
+        loss, bound = paired_loss_bound(self._base_correct, pred == self._yv,
+                                        self.confidence if self.accuracy_bound == "upper" else None)  # fmt: skip
+        value = self.metric_.unfairness(block)
         trial.set_user_attr("validation", block)
         trial.set_user_attr("n_rows", len(rows))
         trial.set_user_attr("accuracy_loss", loss)
-        trial.set_user_attr("constraint", [loss - self.max_accuracy_loss])
+        trial.set_user_attr("accuracy_loss_bound", bound)
+        trial.set_user_attr("constraint", [bound - self.max_accuracy_loss])
         if _CORE_CONSTRAINTS:  # optuna >= 5: the samplers read the trial's own constraint
-            trial.set_constraint("accuracy_loss", loss - self.max_accuracy_loss)
+            trial.set_constraint("accuracy_loss", bound - self.max_accuracy_loss)
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         if self.objective == "pareto":
             return value, block["accuracy"]
@@ -495,9 +485,12 @@ class FairnessPoisoner(BaseEstimator):
             log.warning("no trial met the accuracy constraint; using the one with the smallest loss")
         self.feasible_ = bool(feasible)
         self.best_trial_ = best
-        self.best_params_ = {k: best.params[k] for k in BOUNDS}
+        self.best_params_ = {k: best.params[k] for k in self.space_.bounds()}
         self.pareto_front_ = study.best_trials if self.objective == "pareto" else [best]
-        rows, labels, sens = self.space_.generate(self.best_params_)
+        self.warm_start_trials_ = [t.number for t in trials if "fixed_params" in t.system_attrs]
+        self.failures_ = [{"trial": t.number, "error": t.user_attrs["error"]}
+                          for t in study.get_trials(deepcopy=False) if "error" in t.user_attrs]  # fmt: skip
+        rows, labels, sens = self.generate(self.best_params_)
         self.poison_ = rows.assign(**{self.label_name_: labels})
         self.poison_sensitive_ = sens
 
@@ -505,15 +498,13 @@ class FairnessPoisoner(BaseEstimator):
     def generate(self, params: dict[str, float]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """Rows for any point of the space (e.g. a Pareto trial's params)."""
         check_is_fitted(self, "space_")
-        return self.space_.generate(params)
+        return space_rows(self.space_, params, np.random.default_rng(self._seed), columns=list(self._X.columns))
 
     def random_control_params(self, *, seed: int | None = None) -> dict[str, float]:
         """A random point of the space with the same number of rows as ``poison_``."""
         check_is_fitted(self, "poison_")
         rng = np.random.default_rng([0 if seed is None else seed, 7919])
-        params = PoisonSpace.sample(rng)
-        params["fill"] = self.best_params_["fill"]
-        return params
+        return self.space_.match_rows(self.space_.sample(rng), len(self.poison_))
 
     def augment(self, X: pd.DataFrame, y: Any, sensitive_features: Any,
                 poison: tuple[pd.DataFrame, np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:  # fmt: skip

@@ -1,15 +1,18 @@
-"""The honest evaluation protocol of a poisoning run.
+"""The honest evaluation protocol of a poisoning run: :func:`run_poisoning`.
 
 The poisoner sees the training and validation parts only. Afterwards, once,
 three models are measured on the untouched test part: the unpoisoned
-baseline, the model trained with the optimised rows, and a **matched random
-control** (the same number of rows drawn from the same space without
-optimisation).
+baseline, the model trained with the optimised rows (the ``intervention``),
+and a **matched random control** (the same number of rows from a random
+point of the same space, without optimisation). The search's own worth is
+measured too: its gain over the best enqueued warm-start point, on
+validation and test.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,119 +20,224 @@ import pandas as pd
 from sklearn.base import clone
 
 from trustlab.datasets import DataSplit
-from trustlab.fairness import evaluate, flat_block
+from trustlab.fairness import evaluate, flat_block, get_metric, group_labels
 from trustlab.learners import learner_name, make_learner
-from trustlab.poisoning._poisoner import METRICS, FairnessPoisoner, unfairness
-from trustlab.poisoning._space import BOUNDS
-
-SUMMARY_METRICS = ("accuracy", "balanced_accuracy", "statistical_parity_difference", "disparate_impact",
-                   "equalized_odds_difference", "equal_opportunity_difference", "fpr_difference")  # fmt: skip
+from trustlab.poisoning._poisoner import FairnessPoisoner
+from trustlab.poisoning._storage import counted_trials
 
 
-def _block(model: Any, part: Any, sensitive: str) -> dict[str, float]:
-    full = flat_block(evaluate(part.y, model.predict(part.X), sensitive_features=part.groups(sensitive),
-                               privileged=part.privileged[sensitive]))  # fmt: skip
-    return {k: full[k] for k in SUMMARY_METRICS}
+def evaluation(model: Any, part: Any, sensitive: str) -> dict[str, Any]:
+    """:func:`trustlab.fairness.evaluate`'s block for a fitted model on one part of a split."""
+    groups, priv = part.groups(sensitive), part.privileged[sensitive]
+    return evaluate(part.y, model.predict(part.X), sensitive_features=groups, privileged=priv,
+                    group_names=group_labels(groups, priv))  # fmt: skip
 
 
-def make_poisoner(split: DataSplit, *, learner: Any, sensitive: str, seed: int, n_jobs: int | None = None,
+def make_poisoner(split: DataSplit, *, learner: Any, sensitive: str, seed: int, learner_jobs: int | None = None,
                   **kwargs: Any) -> FairnessPoisoner:  # fmt: skip
-    """A poisoner around the default ``learner`` for this split (not yet fit)."""
+    """A :class:`FairnessPoisoner` around the default ``learner`` for this split (not yet fit).
+
+    ``kwargs`` go to the poisoner (``space``, ``budget``, ``metric``, ``n_trials`` ...).
+    """
     tr = split.train
     est = make_learner(learner, categorical=tr.categorical, numeric=tr.numeric, random_state=seed,
-                       n_jobs=n_jobs)  # fmt: skip
+                       n_jobs=learner_jobs)  # fmt: skip
     return FairnessPoisoner(est, privileged=tr.privileged[sensitive], random_state=seed, **kwargs)
 
 
-def fit_poisoner(poisoner: FairnessPoisoner, split: DataSplit, sensitive: str) -> FairnessPoisoner:
-    """Fit on the training part, validated on the validation part (never the test part)."""
-    tr, va = split.train, split.val
-    return poisoner.fit(tr.X, tr.y, sensitive_features=tr.groups(sensitive), X_val=va.X, y_val=va.y,
-                        sensitive_val=va.groups(sensitive))  # fmt: skip
+@dataclass
+class PoisoningResult:
+    """What :func:`run_poisoning` returns.
+
+    Attributes
+    ----------
+    summary : dict
+        A :mod:`trustlab.results` document (``command="poison"``): arms
+        ``baseline``, ``intervention``, ``control`` with ``validation`` and
+        ``test`` evaluation blocks; ``details`` with the search (trials, the
+        winning trial, gain over the best warm start), the space and the rows.
+    poisoner : FairnessPoisoner
+        The fitted poisoner (its ``poison_`` are the added rows).
+    trials : DataFrame
+        One row per trial (:func:`trials_frame`).
+    curve : DataFrame
+        Best feasible validation unfairness after each trial (:func:`best_so_far`).
+    control_rows : tuple
+        ``(X_rows, labels, sensitive)`` of the random control.
+    """
+
+    summary: dict[str, Any]
+    poisoner: FairnessPoisoner
+    trials: pd.DataFrame
+    curve: pd.DataFrame
+    control_rows: tuple[Any, ...] = field(repr=False, default=())
 
 
-def evaluate_poisoning(poisoner: FairnessPoisoner, split: DataSplit, sensitive: str, *,
-                       seed: int = 0) -> dict[str, Any]:  # fmt: skip
-    """Baseline, poisoned and random control on validation and (once) on test.
+def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int = 0, space: Any = "boundary",
+                  budget: float | int = 0.05, metric: str = "statistical_parity", n_trials: int = 60,
+                  sampler: str = "tpe", objective: str = "constrained", max_accuracy_loss: float = 0.01,
+                  accuracy_bound: str = "upper", confidence: float = 0.8, n_jobs: int = 1,
+                  learner_jobs: int | None = None, storage: Any = None, study_name: str | None = None,
+                  study_attrs: dict[str, Any] | None = None, warm_start: bool = True,
+                  visibility: bool = True, show_progress: bool = False) -> PoisoningResult:  # fmt: skip
+    """Search for added rows on train + validation, then measure baseline, rows and control on test once.
+
+    Parameters
+    ----------
+    split : DataSplit
+        From :func:`trustlab.datasets.split_dataset`.
+    learner : str or estimator
+        The third party's learner (``"rf"``, ``"xgb"``, ``"module:Class"`` ...), used with its defaults.
+    sensitive : str
+        The sensitive attribute.
+    seed : int
+        Seed of the learner, the search and the random control.
+    space, budget, metric, n_trials, sampler, objective, max_accuracy_loss, accuracy_bound, confidence, n_jobs, storage, study_name, study_attrs, warm_start, show_progress
+        See :class:`FairnessPoisoner`.
+    learner_jobs : int, optional
+        Threads of learners that take ``n_jobs`` (the same model, faster).
+    visibility : bool, default=True
+        Also measure how visible the added rows are to the data owner
+        (:func:`~trustlab.poisoning.added_rows_visibility`; 6 more trainings).
 
     Returns
     -------
-    dict
-        The ``summary.json`` schema: ``baseline``, ``poisoned``,
-        ``random_control`` (each with ``validation`` and ``test`` blocks),
-        ``n_train``, ``n_poison``, ``trainings``, ...
+    PoisoningResult
     """
-    t0 = time.perf_counter()
-    tr = split.train
+    from trustlab.results import label_info, result_document
+
+    poisoner = make_poisoner(split, learner=learner, sensitive=sensitive, seed=seed, learner_jobs=learner_jobs,
+                             space=space, budget=budget, metric=metric, n_trials=n_trials, sampler=sampler,
+                             objective=objective, max_accuracy_loss=max_accuracy_loss,
+                             accuracy_bound=accuracy_bound, confidence=confidence, n_jobs=n_jobs,
+                             storage=storage, study_name=study_name, study_attrs=study_attrs,
+                             warm_start=warm_start, show_progress=show_progress)  # fmt: skip
+    tr, va, te = split.train, split.val, split.test
     s_tr = tr.groups(sensitive)
-    out: dict[str, Any] = {}
-    base = poisoner.baseline_model_
-    out["baseline"] = {"validation": _block(base, split.val, sensitive), "test": _block(base, split.test, sensitive)}
-    Xa, ya, _ = poisoner.augment(tr.X, tr.y, s_tr)
-    poisoned = clone(poisoner.estimator).fit(Xa, ya)
-    out["poisoned"] = {"validation": _block(poisoned, split.val, sensitive),
-                       "test": _block(poisoned, split.test, sensitive)}  # fmt: skip
+    poisoner.fit(tr.X, tr.y, sensitive_features=s_tr, X_val=va.X, y_val=va.y, sensitive_val=va.groups(sensitive))
+    t_eval = time.perf_counter()
+    m = get_metric(metric)
+    extra_trainings = 0
+
+    def arm(model: Any) -> dict[str, Any]:
+        return {"validation": evaluation(model, va, sensitive), "test": evaluation(model, te, sensitive)}
+
+    def train(rows: tuple[Any, ...]) -> Any:
+        nonlocal extra_trainings
+        Xa, ya, _ = poisoner.augment(tr.X, tr.y, s_tr, poison=rows)
+        extra_trainings += 1
+        return clone(poisoner.estimator).fit(Xa, ya)
+
+    chosen = (poisoner.poison_.drop(columns=poisoner.label_name_), poisoner.poison_[poisoner.label_name_].to_numpy(),
+              poisoner.poison_sensitive_)  # fmt: skip
+    arms = {"baseline": arm(poisoner.baseline_model_), "intervention": arm(train(chosen))}
     ctrl_params = poisoner.random_control_params(seed=seed)
     ctrl_rows = poisoner.generate(ctrl_params)
-    Xc, yc, _ = poisoner.augment(tr.X, tr.y, s_tr, poison=ctrl_rows)
-    control = clone(poisoner.estimator).fit(Xc, yc)
-    out["random_control"] = {"validation": _block(control, split.val, sensitive),
-                             "test": _block(control, split.test, sensitive),
-                             "n_rows": len(ctrl_rows[0]), "params": ctrl_params}  # fmt: skip
-    trainings = poisoner.trainings_ + 2
-    return {
-        **out,
-        **run_facts(poisoner, split, sensitive),
-        "learner": learner_name(poisoner.estimator.steps[-1][1]) if hasattr(poisoner.estimator, "steps") else learner_name(poisoner.estimator),
-        "trainings": trainings,
-        "trials": len(trials_frame(poisoner)),
-        "failed_trials": poisoner.failures_,
-        "feasible": poisoner.feasible_,
-        "best_trial": poisoner.best_trial_.number,
-        "best_params": poisoner.best_params_,
-        "sampler": poisoner.sampler,
-        "objective": poisoner.objective,
-        "max_accuracy_loss": poisoner.max_accuracy_loss,
-        "seed": seed,
-        "search_seconds": poisoner.fit_seconds_,
-        "evaluation_seconds": time.perf_counter() - t0,
-        "wall_seconds": poisoner.fit_seconds_ + time.perf_counter() - t0,
-    }
+    arms["control"] = arm(train(ctrl_rows))
+    search = _search_worth(poisoner, arms, m, lambda p: arm(train(poisoner.generate(p))))
 
-
-def run_facts(poisoner: Any, split: DataSplit, sensitive: str) -> dict[str, Any]:
-    """The ``summary.json`` fields every poisoner shares: data, metric, budget and row counts."""
-    return {
-        "dataset": split.train.name,
-        "sensitive": sensitive,
-        "privileged": poisoner.privileged_,
-        "metric": poisoner.metric,
-        "budget": poisoner.budget,
-        "n_train": len(split.train),
-        "n_val": len(split.val),
-        "n_test": len(split.test),
+    details: dict[str, Any] = {
+        "space": poisoner.space_.describe() if hasattr(poisoner.space_, "describe") else {"name": poisoner.space_.name},
+        "metric": m.name,
+        "budget": budget,
         "n_poison": len(poisoner.poison_),
         "n_poison_budget": poisoner.n_poison_,
+        "n_control": len(ctrl_rows[0]),
+        "control_params": ctrl_params,
+        "sampler": sampler,
+        "objective": objective,
+        "max_accuracy_loss": max_accuracy_loss,
+        "accuracy_bound": accuracy_bound,
+        "confidence": confidence if accuracy_bound == "upper" else None,
+        "direction": poisoner.direction_,
+        "feasible": poisoner.feasible_,
+        "best_params": poisoner.best_params_,
+        "search": search,
+        "trials": counted_trials(poisoner.study_),
+        "resumed": poisoner.resumed_,
+        "trials_before_resume": poisoner.trials_before_,
+        "failed_trials": poisoner.failures_,
+        "unfairness": {a: {p: m.unfairness(b) for p, b in parts.items()} for a, parts in arms.items()},
     }
+    if visibility and len(poisoner.poison_):
+        from trustlab.poisoning._visibility import added_rows_visibility
+
+        vis = added_rows_visibility(tr.X, tr.y, s_tr, *chosen, poisoner.estimator, X_eval=te.X, y_eval=te.y,
+                                    s_eval=te.groups(sensitive), privileged=tr.privileged[sensitive], metric=m,
+                                    baseline=poisoner.baseline_model_, seed=seed)  # fmt: skip
+        details["visibility"] = vis
+        extra_trainings += int(vis.get("cost", {}).get("trainings", 0) or 0)
+    # trainings: cross-fitting + baseline, every counted trial (all processes), and the evaluation fits
+    trainings = 1 + poisoner.cv + counted_trials(poisoner.study_) + extra_trainings
+    wall = poisoner.fit_seconds_ + time.perf_counter() - t_eval
+    summary = result_document(
+        "poison", seed=seed, **label_info(tr, sensitive),
+        data={"dataset": tr.name, "sensitive": sensitive, "n_train": len(tr), "n_val": len(va), "n_test": len(te)},
+        cost={"wall_seconds": wall, "trainings": trainings, "search_seconds": poisoner.fit_seconds_},
+        arms=arms, details=details, learner=learner_name(learner), method="bo",
+    )  # fmt: skip
+    trials = trials_frame(poisoner)
+    curve = best_so_far(trials, m.unfairness(arms["baseline"]["validation"]))
+    return PoisoningResult(summary=summary, poisoner=poisoner, trials=trials, curve=curve, control_rows=ctrl_rows)
+
+
+def _search_worth(poisoner: FairnessPoisoner, arms: dict[str, Any], m: Any, evaluate_point: Any) -> dict[str, Any]:
+    """Which trial won, and the search's gain over the best enqueued start (validation and test).
+
+    The best start is chosen among the warm-start trials by the poisoner's own
+    rule (least validation unfairness among the feasible ones, else least
+    accuracy loss). When the winner *is* that start the gain is 0 and no model
+    is trained; otherwise the start's rows are trained once more and measured.
+    """
+    best = poisoner.best_trial_
+    starts = [t for t in poisoner.study_.get_trials(deepcopy=False)
+              if t.number in set(poisoner.warm_start_trials_) and "constraint" in t.user_attrs]  # fmt: skip
+    out: dict[str, Any] = {"best_trial": best.number, "won_by": "warm start" if best.number in poisoner.warm_start_trials_
+                           else "search", "warm_start_trials": list(poisoner.warm_start_trials_)}  # fmt: skip
+    if not starts:
+        out.update(best_start_trial=None, gain_over_best_start=None)
+        return out
+    feasible = [t for t in starts if t.user_attrs["constraint"][0] <= 0]
+    pick = (min(feasible, key=lambda t: (t.values[0], t.number)) if feasible
+            else min(starts, key=lambda t: (t.user_attrs["accuracy_loss"], t.values[0], t.number)))  # fmt: skip
+    out["best_start_trial"] = pick.number
+    if pick.number == best.number:
+        start_arm = arms["intervention"]
+    else:
+        start_arm = evaluate_point({k: pick.params[k] for k in poisoner.space_.bounds()})
+    out["best_start"] = {p: {"accuracy": b["overall"]["accuracy"], "unfairness": m.unfairness(b)}
+                         for p, b in start_arm.items()}  # fmt: skip
+    out["gain_over_best_start"] = {p: m.unfairness(start_arm[p]) - m.unfairness(arms["intervention"][p])
+                                   for p in ("validation", "test")}  # fmt: skip
+    return out
 
 
 def trials_frame(poisoner: FairnessPoisoner) -> pd.DataFrame:
-    """One row per trial: parameters, validation metrics, accuracy loss, feasibility, state."""
+    """One row per trial: parameters, validation metrics, accuracy loss (and its bound), feasibility, state.
+
+    ``trial`` is optuna's trial number (from 0), the same in plots and tables;
+    ``warm_start`` marks the enqueued points.
+    """
+    names = list(poisoner.space_.bounds())
+    starts = set(getattr(poisoner, "warm_start_trials_", []))
     rows = []
     for t in poisoner.study_.get_trials(deepcopy=False):
         if "skipped" in t.user_attrs:
             continue
         val = t.user_attrs.get("validation", {})
-        loss = t.user_attrs.get("accuracy_loss")
+        bound = t.user_attrs.get("accuracy_loss_bound", t.user_attrs.get("accuracy_loss"))
         rows.append({
             "trial": t.number,
             "state": t.state.name,
-            **{k: t.params.get(k) for k in BOUNDS},
+            "warm_start": t.number in starts,
+            **{k: t.params.get(k) for k in names},
             "n_rows": t.user_attrs.get("n_rows"),
-            "unfairness": unfairness(val, poisoner.metric) if val else np.nan,
-            **{f"val_{k}": val.get(k) for k in SUMMARY_METRICS},
-            "accuracy_loss": loss,
-            "feasible": None if loss is None else bool(loss <= poisoner.max_accuracy_loss),
+            "unfairness": poisoner.metric_.unfairness(val) if val else np.nan,
+            "val_accuracy": val.get("accuracy"),
+            **{f"val_{k}": v for k, v in val.items() if k != "accuracy"},
+            "accuracy_loss": t.user_attrs.get("accuracy_loss"),
+            "accuracy_loss_bound": bound,
+            "feasible": None if bound is None else bool(bound <= poisoner.max_accuracy_loss),
             "error": t.user_attrs.get("error"),
             "fit_seconds": t.user_attrs.get("fit_seconds"),
         })  # fmt: skip
@@ -146,6 +254,22 @@ def best_so_far(trials: pd.DataFrame, baseline_unfairness: float) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-def metric_key(metric: str) -> str:
-    """Summary key of the fairness block the metric is read from."""
-    return METRICS[metric][0]
+def run_facts(poisoner: Any, split: DataSplit, sensitive: str) -> dict[str, Any]:
+    """The summary fields every poisoner shares: data, metric, budget and row counts."""
+    return {
+        "dataset": split.train.name,
+        "sensitive": sensitive,
+        "privileged": poisoner.privileged_,
+        "metric": get_metric(poisoner.metric).name,
+        "budget": poisoner.budget,
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "n_test": len(split.test),
+        "n_poison": len(poisoner.poison_),
+        "n_poison_budget": poisoner.n_poison_,
+    }
+
+
+def flat(block: dict[str, Any]) -> dict[str, float]:
+    """``overall`` and ``fairness`` of an evaluation block in one flat dict."""
+    return flat_block(block)

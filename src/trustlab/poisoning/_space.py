@@ -1,4 +1,4 @@
-"""The search space of the constructive poisoner: 13 numbers -> plausible rows.
+"""The ``bands`` search space: 13 numbers -> plausible rows (``FairnessPoisoner(space="bands")``).
 
 A point of the space describes a set ``h`` of added training rows:
 
@@ -19,6 +19,10 @@ w_p1``                            unprivileged/privileged x label 0/1 (normalise
 ``noise``             [0, 0.3]    Gaussian noise on numeric columns, in column stds
 ====================  ==========  ==================================================
 
+A band holds rows of its group with *either* true label, and templates are
+drawn with replacement; the ``boundary`` space (:mod:`trustlab.poisoning._boundary`)
+keeps true labels apart and draws without replacement.
+
 Every generated row is a plausible record: categorical values are copied from
 real rows (so they are in the column's domain), numeric values are clipped to
 the observed range and integer columns rounded, and labels are 0/1. Rows are
@@ -31,10 +35,9 @@ also consistent across columns:
   ``education-num``, COMPAS's ``age_cat`` of ``age``) is derived from the
   generated numeric value, not copied (see :func:`binned_columns`).
 
-Copies of real rows (``mix = noise = 0``) are exactly those rows. Rows are a
-deterministic function of the parameters and the seed, and each cell draws
-from its own stream, so changing one cell's count leaves the other cells' rows
-as they were.
+Copies of real rows (``mix = noise = 0``) are exactly those rows. Each cell
+draws from its own child stream of the trial's generator, so changing one
+cell's count leaves the other cells' rows as they were.
 """
 
 from __future__ import annotations
@@ -46,164 +49,114 @@ import numpy as np
 import pandas as pd
 
 from trustlab._errors import DataError
+from trustlab.poisoning._spaces import SPACES, RowMaker, SearchSpace, SpaceContext, split_counts
 
 CELLS = ("u0", "u1", "p0", "p1")  # (group, label): u = unprivileged, p = privileged
 MIN_POOL = 10
-#: Changes whenever the same point would generate other rows (a stored study of another version
-#: is not resumed). 2: categoricals from one parent, binned columns derived, one stream per cell.
-SPACE_VERSION = 2
-
-#: name -> (low, high) of every parameter.
-BOUNDS: dict[str, tuple[float, float]] = {
-    **{f"w_{c}": (0.0, 1.0) for c in CELLS},
-    "fill": (0.1, 1.0),
-    **{f"c_{c}": (0.0, 1.0) for c in CELLS},
-    "width": (0.02, 0.5),
-    "mix": (0.0, 1.0),
-    "noise": (0.0, 0.3),
-}
 
 
-@dataclass
-class PoisonSpace:
-    """Generator of candidate rows from a low-dimensional parameter vector.
+class BandsSpace(SearchSpace):
+    """Score bands per (group, label) cell, templates drawn with replacement (13 parameters).
 
-    Parameters
-    ----------
-    X : DataFrame
-        Training features (the rows templates are drawn from).
-    privileged_mask : ndarray of bool
-        Group of every training row.
-    sensitive : ndarray
-        Raw sensitive value of every training row (copied to generated rows).
-    scores : ndarray of float
-        Cross-fitted black-box ``P(y=1|x)`` of every training row.
-    categorical, numeric, integer : list of str
-        Column kinds.
-    n_rows : int
-        The budget: the most rows a point may add.
-    seed : int
-        Seed of the generator.
+    The cells are named by group and *new* label (``u1``: unprivileged rows
+    added with label 1); their templates are real rows of that group whose
+    cross-fitted score lies within ``width`` of the cell's centre. See the
+    module docstring for the parameters.
     """
 
-    X: pd.DataFrame
-    privileged_mask: np.ndarray
-    sensitive: np.ndarray
-    scores: np.ndarray
-    categorical: list[str]
-    numeric: list[str]
-    integer: list[str]
-    n_rows: int
-    seed: int = 0
+    name = "bands"
+    #: 3: rows through the SearchSpace protocol (child streams of the trial's generator).
+    version = "3"
 
-    def __post_init__(self) -> None:
-        num = self.X[self.numeric].to_numpy(dtype=float) if self.numeric else np.empty((len(self.X), 0))
-        self._num = num
-        self._lo = np.nanmin(num, axis=0) if num.size else np.array([])
-        self._hi = np.nanmax(num, axis=0) if num.size else np.array([])
-        std = np.nanstd(num, axis=0) if num.size else np.array([])
-        self._std = np.where(std > 0, std, 1.0)
-        self._is_int = np.array([c in self.integer for c in self.numeric], dtype=bool)
-        # a column holding the sensitive value is never re-derived: the cell decides the group
-        sens = np.asarray(self.sensitive).astype(str)
-        self._bins = {c: v for c, v in binned_columns(self.X, self.categorical, self.numeric).items()
-                      if not (self.X[c].astype(str).to_numpy() == sens).all()}  # fmt: skip
-        self._groups = {"u": np.flatnonzero(~self.privileged_mask), "p": np.flatnonzero(self.privileged_mask)}
+    BOUNDS: dict[str, tuple[float, float]] = {
+        **{f"w_{c}": (0.0, 1.0) for c in CELLS},
+        "fill": (0.1, 1.0),
+        **{f"c_{c}": (0.0, 1.0) for c in CELLS},
+        "width": (0.02, 0.5),
+        "mix": (0.0, 1.0),
+        "noise": (0.0, 0.3),
+    }
+
+    def prepare(self, context: SpaceContext) -> None:
+        """Index the two groups and build the row maker."""
+        self.context_ = context
+        priv = np.asarray(context.privileged_mask, dtype=bool)
+        self._groups = {"u": np.flatnonzero(~priv), "p": np.flatnonzero(priv)}
         if min(len(v) for v in self._groups.values()) == 0:
             raise DataError("both groups must be present in the training rows")
+        self._scores = np.asarray(context.scores, dtype=float)
+        self._maker = RowMaker(context)
 
-    # -- the space ---------------------------------------------------------------------------
-    @staticmethod
-    def suggest(trial: Any) -> dict[str, float]:
-        """Draw a point through an optuna trial."""
-        return {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in BOUNDS.items()}
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """The 13 parameters of the module docstring."""
+        return dict(self.BOUNDS)
 
-    @staticmethod
-    def sample(rng: np.random.Generator) -> dict[str, float]:
-        """A uniformly random point (the random control)."""
-        return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in BOUNDS.items()}
+    def warm_starts(self) -> list[dict[str, float]]:
+        """A three-point design: lift the group with the lower rate, damp the other.
 
-    @staticmethod
-    def heuristic(direction: int) -> list[dict[str, float]]:
-        """A three-point warm-start design: lift the disadvantaged group, damp the advantaged one.
-
-        ``direction`` is the sign of the privileged-minus-unprivileged gap of
-        the target metric on validation (``+1``: the privileged group is
-        favoured). The points use the whole budget with real (uninterpolated)
-        templates, and place the bands at the boundary (0.5), and further into
-        the other class (0.35 / 0.65 and 0.25 / 0.75): the lower the score of
-        a relabelled template, the more it moves the learner, and the more
-        accuracy it costs. Each point is one black-box training of the budget.
+        The points use the whole budget with real (uninterpolated) templates,
+        and place the bands at the boundary (0.5), and further into the other
+        class (0.35 / 0.65 and 0.25 / 0.75): the lower the score of a
+        relabelled template, the more it moves the learner, and the more
+        accuracy it costs.
         """
-        up, down = ("u1", "p0") if direction >= 0 else ("p1", "u0")
-        points = []
-        for centre, width in ((0.5, 0.15), (0.35, 0.1), (0.25, 0.15)):
-            p = {f"w_{c}": 0.0 for c in CELLS}
-            p.update({f"w_{up}": 1.0, f"w_{down}": 1.0, "fill": 1.0, "width": width, "mix": 0.0, "noise": 0.0})
-            p.update({f"c_{c}": 0.5 for c in CELLS})
-            p[f"c_{up}"], p[f"c_{down}"] = centre, 1.0 - centre
-            points.append(p)
-        return points
+        return heuristic(self.context_.direction)
 
-    # -- generation --------------------------------------------------------------------------
     def counts(self, params: dict[str, float]) -> dict[str, int]:
         """Rows per cell: ``round(fill * budget)`` split by the weights (largest remainder)."""
-        total = max(1, int(round(params["fill"] * self.n_rows)))
-        w = np.array([params[f"w_{c}"] for c in CELLS], dtype=float)
-        w = np.ones(4) / 4 if w.sum() <= 1e-12 else w / w.sum()
-        raw = w * total
-        k = np.floor(raw).astype(int)
-        for i in np.argsort(-(raw - k), kind="stable")[: total - k.sum()]:
-            k[i] += 1
+        total = max(1, int(round(params["fill"] * self.context_.n_rows)))
+        k = split_counts(np.array([params[f"w_{c}"] for c in CELLS]), total)
         return dict(zip(CELLS, k.tolist(), strict=True))
+
+    def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
+        """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
+        lo, hi = self.BOUNDS["fill"]
+        return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
 
     def _pool(self, group: str, centre: float, width: float) -> np.ndarray:
         idx = self._groups[group]
-        dist = np.abs(self.scores[idx] - centre)
+        dist = np.abs(self._scores[idx] - centre)
         inside = idx[dist <= width]
         if len(inside) >= MIN_POOL:
             return inside
         return idx[np.argsort(dist, kind="stable")[:MIN_POOL]]
 
-    def generate(self, params: dict[str, float]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """The rows a point describes.
-
-        Returns
-        -------
-        (X_rows, y_rows, sensitive_rows)
-            Features in the original schema, labels 0/1, and sensitive values.
-        """
-        missing = set(BOUNDS) - set(params)
+    def rows(self, params: dict[str, float], rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The rows a point describes: features, labels 0/1 and sensitive values."""
+        missing = set(self.BOUNDS) - set(params)
         if missing:
             raise DataError(f"parameters missing: {sorted(missing)}")
+        streams = rng.spawn(len(CELLS))
         parts, labels, sens = [], [], []
         for i, (cell, k) in enumerate(self.counts(params).items()):
             if k == 0:
                 continue
-            rng = np.random.default_rng([self.seed, i])
+            r = streams[i]
             pool = self._pool(cell[0], params[f"c_{cell}"], params["width"])
-            a = rng.choice(pool, size=k, replace=True)
-            b = rng.choice(pool, size=k, replace=True)
-            lam = rng.uniform(0.0, params["mix"], size=k)
-            # the categoricals (and the sensitive value) come together from one parent
-            parent = np.where(rng.random(k) < lam, b, a)
-            rows = self.X.iloc[parent].reset_index(drop=True).copy()
-            if self.numeric:
-                num = self._num[a] + lam[:, None] * (self._num[b] - self._num[a])
-                num = num + params["noise"] * self._std * rng.standard_normal(num.shape)
-                num = np.clip(num, self._lo, self._hi)
-                num[:, self._is_int] = np.round(num[:, self._is_int])
-                for j, col in enumerate(self.numeric):
-                    rows[col] = num[:, j].astype(self.X[col].dtype, copy=False)
-                for col, (source, bins) in self._bins.items():
-                    rows[col] = bins.derive(rows[source].to_numpy(dtype=float), rows[col].to_numpy(dtype=object))
+            a = r.choice(pool, size=k, replace=True)
+            b = r.choice(pool, size=k, replace=True)
+            lam = r.uniform(0.0, params["mix"], size=k)
+            rows, s = self._maker.make(a, b, lam, params["noise"], r)
             parts.append(rows)
             labels.append(np.full(k, int(cell[1])))
-            sens.append(self.sensitive[parent])
-        X_rows = pd.concat(parts, ignore_index=True)[list(self.X.columns)]
-        for col in self.categorical:
-            X_rows[col] = X_rows[col].astype(self.X[col].dtype)
-        return X_rows, np.concatenate(labels), np.concatenate(sens)
+            sens.append(s)
+        return self._maker.finish(parts, labels, sens)
+
+
+def heuristic(direction: int) -> list[dict[str, float]]:
+    """The bands space's three-point warm-start design for a gap of sign ``direction``."""
+    up, down = ("u1", "p0") if direction >= 0 else ("p1", "u0")
+    points = []
+    for centre, width in ((0.5, 0.15), (0.35, 0.1), (0.25, 0.15)):
+        p = {f"w_{c}": 0.0 for c in CELLS}
+        p.update({f"w_{up}": 1.0, f"w_{down}": 1.0, "fill": 1.0, "width": width, "mix": 0.0, "noise": 0.0})
+        p.update({f"c_{c}": 0.5 for c in CELLS})
+        p[f"c_{up}"], p[f"c_{down}"] = centre, 1.0 - centre
+        points.append(p)
+    return points
+
+
+SPACES["bands"] = BandsSpace
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,183 @@
+"""The ``boundary`` search space (the default): real rows nearest the decision boundary.
+
+Four cells, each an ordered list of real training rows of one group and one
+*true* label, nearest the decision boundary first (``|score - 0.5|``
+ascending, by the cross-fitted black-box score ``P(y=1|x)``). "Low" is the
+group with the lower rate the metric compares (the one to lift), "high" the
+other (see :meth:`~trustlab.fairness.FairnessMetric.direction`):
+
+=================  =====================================  ===========
+cell               rows                                   added label
+=================  =====================================  ===========
+``flip_low_neg``   negatives of the low group             1 (flipped)
+``flip_high_pos``  positives of the high group            0 (flipped)
+``dup_low_pos``    positives of the low group             1 (copies)
+``dup_high_neg``   negatives of the high group            0 (copies)
+=================  =====================================  ===========
+
+Parameters (11):
+
+=======================  ===========  ==========================================
+parameter                range        meaning
+=======================  ===========  ==========================================
+``fill``                 [0.02, 1]    fraction of the budget used (fewer rows may be
+                                      better, and a random point explores it evenly)
+``w_<cell>``             [0, 1]       the cell's weight: its count is
+                                      ``round(fill * budget)`` split by the weights
+``o_<cell>``             [0, 0.8]     offset into the cell's list, as a fraction of
+                                      its length: 0 starts at the boundary
+``mix``                  [0, 1]       near-copies: a row moves ``lam ~ U(0, mix)`` of
+                                      the way towards another row of its cell (its
+                                      categoricals come from that row with
+                                      probability ``lam``)
+``noise``                [0, 0.3]     Gaussian noise on numeric columns (in stds)
+=======================  ===========  ==========================================
+
+A cell's rows are a window of its list starting at the offset, drawn
+**without replacement** (the window slides back when it would run past the
+end; only a count larger than the whole list repeats rows). With
+``mix = noise = 0`` every added row is an exact copy of a real row with its
+true or its flipped label. "Clone-massage" (flipped copies of the low group's
+negatives and the high group's positives nearest the boundary) is the point
+``fill = 1``, ``w_flip_low_neg = w_flip_high_pos = 1``, the other weights and all
+offsets 0, ``mix = noise = 0``.
+Plausibility and cross-column consistency are those of
+:class:`~trustlab.poisoning.RowMaker`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trustlab._errors import DataError
+from trustlab.poisoning._spaces import SPACES, RowMaker, SearchSpace, SpaceContext, split_counts
+
+#: cell -> (group: "low"/"high", true label of its rows, label of the added rows)
+BOUNDARY_CELLS: dict[str, tuple[str, int, int]] = {
+    "flip_low_neg": ("low", 0, 1),
+    "flip_high_pos": ("high", 1, 0),
+    "dup_low_pos": ("low", 1, 1),
+    "dup_high_neg": ("high", 0, 0),
+}
+MAX_OFFSET = 0.8
+
+
+class BoundarySpace(SearchSpace):
+    """Flipped and duplicated real rows nearest the decision boundary (11 parameters).
+
+    See the module docstring for the cells and parameters.
+
+    Attributes
+    ----------
+    lists_ : dict of str -> ndarray
+        Every cell's training positions, nearest the boundary first.
+    """
+
+    name = "boundary"
+    version = "1"
+
+    BOUNDS: dict[str, tuple[float, float]] = {
+        "fill": (0.02, 1.0),
+        **{f"w_{c}": (0.0, 1.0) for c in BOUNDARY_CELLS},
+        **{f"o_{c}": (0.0, MAX_OFFSET) for c in BOUNDARY_CELLS},
+        "mix": (0.0, 1.0),
+        "noise": (0.0, 0.3),
+    }
+
+    def prepare(self, context: SpaceContext) -> None:
+        """Order every cell's rows by distance to the boundary."""
+        self.context_ = context
+        high, low = context.high_low
+        y = np.asarray(context.y).astype(int)
+        dist = np.abs(np.asarray(context.scores, dtype=float) - 0.5)
+        groups = {"low": low, "high": high}
+        self.lists_: dict[str, np.ndarray] = {}
+        for cell, (group, label, _) in BOUNDARY_CELLS.items():
+            idx = np.flatnonzero(groups[group] & (y == label))
+            self.lists_[cell] = idx[np.argsort(dist[idx], kind="stable")]
+        if not len(self.lists_["flip_low_neg"]) + len(self.lists_["dup_low_pos"]):
+            raise DataError("the group to lift has no training rows")
+        self._maker = RowMaker(context)
+
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        """The 11 parameters of the module docstring."""
+        return dict(self.BOUNDS)
+
+    def counts(self, params: dict[str, float]) -> dict[str, int]:
+        """Rows per cell: ``round(fill * budget)`` (at least 1) split by the weights.
+
+        A cell with no rows gets weight 0 (if every usable weight is 0 the
+        usable cells share the rows equally).
+        """
+        usable = np.array([len(self.lists_[c]) > 0 for c in BOUNDARY_CELLS])
+        w = np.array([params[f"w_{c}"] for c in BOUNDARY_CELLS], dtype=float) * usable
+        if w.sum() <= 1e-12:
+            w = usable.astype(float)
+        total = max(1, int(round(params["fill"] * self.context_.n_rows)))
+        return dict(zip(BOUNDARY_CELLS, split_counts(w, total).tolist(), strict=True))
+
+    def window(self, cell: str, k: int, offset: float) -> np.ndarray:
+        """``k`` positions of the cell's list from ``offset`` on, without replacement where possible."""
+        lst = self.lists_[cell]
+        if k <= 0 or len(lst) == 0:
+            return np.zeros(0, dtype=int)
+        if k >= len(lst):
+            return np.resize(lst, k)  # only a count larger than the list repeats rows
+        start = min(int(np.floor(offset * len(lst))), len(lst) - k)
+        return lst[start : start + k]
+
+    def rows(self, params: dict[str, float], rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The rows a point describes: features, labels 0/1 and sensitive values."""
+        missing = set(self.BOUNDS) - set(params)
+        if missing:
+            raise DataError(f"parameters missing: {sorted(missing)}")
+        streams = rng.spawn(len(BOUNDARY_CELLS))
+        parts, labels, sens = [], [], []
+        for i, (cell, k) in enumerate(self.counts(params).items()):
+            if k == 0:
+                continue
+            r = streams[i]
+            a = self.window(cell, k, params[f"o_{cell}"])
+            lam = r.uniform(0.0, params["mix"], size=k) if params["mix"] > 0 else np.zeros(k)
+            b = r.choice(self.lists_[cell], size=k, replace=True) if params["mix"] > 0 else a
+            rows, s = self._maker.make(a, b, lam, params["noise"], r)
+            parts.append(rows)
+            labels.append(np.full(k, BOUNDARY_CELLS[cell][2]))
+            sens.append(s)
+        return self._maker.finish(parts, labels, sens)
+
+    def warm_starts(self) -> list[dict[str, float]]:
+        """Clone-massage with the whole and with 40% of the budget, and all four cells at the boundary.
+
+        The cells follow the metric's label side: a rate on all rows (statistical
+        parity, disparate impact) uses both flipped cells (clone-massage); a rate
+        on negatives (FPR) the low group's flipped negatives and the high group's
+        copied negatives; a rate on positives (TPR, FNR) the low group's copied
+        positives and the high group's flipped positives; equalized odds all four.
+        The third point spreads the budget over all four cells, the counterpart of
+        the ``bands`` space's warm start at the boundary.
+        """
+        side = self.context_.metric.label_side
+        if self.context_.metric.kind == "max_abs":
+            pair = tuple(BOUNDARY_CELLS)
+        elif side == 0:
+            pair = ("flip_low_neg", "dup_high_neg")
+        elif side == 1:
+            pair = ("dup_low_pos", "flip_high_pos")
+        else:
+            pair = ("flip_low_neg", "flip_high_pos")
+        base = {k: 0.0 for k in self.BOUNDS}
+
+        def point(cells: tuple[str, ...], fill: float) -> dict[str, float]:
+            return {**base, "fill": fill, **{f"w_{c}": 1.0 for c in cells}}
+
+        return [point(pair, 1.0), point(pair, 0.4), point(tuple(BOUNDARY_CELLS), 1.0)]
+
+    def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
+        """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
+        lo, hi = self.BOUNDS["fill"]
+        return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
+
+
+SPACES["boundary"] = BoundarySpace
