@@ -8,12 +8,11 @@ import torch
 
 from trustlab._errors import ConfigError
 from trustlab.cli import main
-from trustlab.fairness import evaluate, flat_block
+from trustlab.fairness import evaluate, flat_block, get_metric
 from trustlab.poisoning import (
     GradientDivergenceWarning,
     GradientPoisoner,
     check_plausible,
-    unfairness,
 )
 from trustlab.poisoning import _gradient as gradient_mod
 from trustlab.poisoning._gradient_core import (
@@ -104,7 +103,7 @@ def test_hard_unfairness_agrees_with_the_fairness_module(metric):
     y, pred = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
     s = rng.choice(["a", "b"], 200)
     block = flat_block(evaluate(y, pred, sensitive_features=s, privileged="b"))
-    assert hard_unfairness(pred, y, s == "b", metric) == pytest.approx(unfairness(block, metric))
+    assert hard_unfairness(pred, y, s == "b", metric) == pytest.approx(get_metric(metric).unfairness(block))
 
 
 def _fit(split, **kw):
@@ -182,7 +181,7 @@ def test_nan_loss_stops_and_keeps_the_best_valid_iterate(mixed_split, monkeypatc
 BASE = ["poison", "--target", "hired", "--sensitive", "gender", "--privileged", "m", "--budget", "0.1",
         "--seed", "0", "--method", "gradient", "--steps", "5", "--max-accuracy-loss", "0.05"]  # fmt: skip
 BLOCK = {"accuracy", "balanced_accuracy", "statistical_parity_difference", "disparate_impact",
-         "equalized_odds_difference", "equal_opportunity_difference", "fpr_difference"}  # fmt: skip
+         "equalized_odds_difference", "equal_opportunity_difference", "fpr_difference", "fnr_difference"}  # fmt: skip
 
 
 def test_cli_gradient_summary_and_transfer(mixed_csv, tmp_path):
@@ -192,7 +191,9 @@ def test_cli_gradient_summary_and_transfer(mixed_csv, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(args) == 0
-    s = json.loads((out / "summary.json").read_text())
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["schema_version"] and doc["command"] == "poison" and doc["method"] == "gradient"
+    s = doc["details"]
     for name in ("baseline", "poisoned", "random_control"):
         assert set(s[name]["validation"]) == BLOCK and set(s[name]["test"]) == BLOCK
     for key in ("n_train", "n_poison", "trainings", "wall_seconds", "seed", "learner", "metric", "budget"):
@@ -205,6 +206,7 @@ def test_cli_gradient_summary_and_transfer(mixed_csv, tmp_path):
     assert s["transfer"]["logreg"]["baseline"] == s["baseline"]["test"]
     poison = pd.read_csv(out / "poison.csv")
     assert list(poison.columns) == ["years", "skill", "degree", "gender", "hired"] and len(poison) == s["n_poison"]
+    assert set(poison["hired"]) <= {0, 1}
     assert (out / "history.csv").exists() and (out / "run.json").exists()
 
 
@@ -213,7 +215,7 @@ def test_cli_gradient_summary_and_transfer(mixed_csv, tmp_path):
     [
         (["--surrogate", "svm"], "unknown surrogate"),
         (["--learner", "nope"], "unknown learner"),
-        (["--budget", "0"], "budget must be > 0"),
+        (["--budget", "0"], "--budget is a fraction of the training rows in (0, 1]"),
     ],
 )
 def test_cli_gradient_bad_input(mixed_csv, tmp_path, capsys, extra, message):
