@@ -1,8 +1,9 @@
 """Privacy audit: membership inference against biased and fair model pairs, and defences.
 
 Fair training (:class:`PairSpec`, :class:`TorchMLPClassifier`), attacks
-(loss / confidence threshold, Shokri shadow models, LiRA online and offline,
-FD-MIA, label-only), metrics (AUC, balanced accuracy, TPR at low FPR, per
+behind one interface (:class:`Attack`, registry :data:`ATTACK_REGISTRY`: loss
+/ confidence threshold, Shokri shadow models, LiRA and RMIA online and
+offline, FD-MIA, label-only), metrics (AUC, balanced accuracy, TPR at low FPR, per
 group), defences (DP-SGD through opacus, output restriction) and the audit
 that ties them together (:func:`privacy_audit`).
 """
@@ -19,7 +20,6 @@ from trustlab.privacy._attacks import (
     true_class_proba,
 )
 from trustlab.privacy._audit import (
-    ATTACKS,
     SCORE_ATTACKS,
     AuditResult,
     evaluate_utility,
@@ -27,7 +27,27 @@ from trustlab.privacy._audit import (
     partition,
     privacy_audit,
 )
+from trustlab.privacy._classic import (
+    FDMIA,
+    FDMIAThreshold,
+    LabelOnlyAttack,
+    LiRAOffline,
+    LiRAOnline,
+    LossAttack,
+    ShadowModelAttack,
+)
 from trustlab.privacy._defences import DEFENCES, Defence, parse_defence, restrict_output
+from trustlab.privacy._interface import (
+    ATTACK_GROUPS,
+    ATTACK_REGISTRY,
+    ATTACKS,
+    Attack,
+    ShadowSet,
+    TargetView,
+    known_attacks,
+    make_attack,
+    register_attack,
+)
 from trustlab.privacy._metrics import (
     FPR_POINTS,
     attack_metrics,
@@ -37,9 +57,29 @@ from trustlab.privacy._metrics import (
 )
 from trustlab.privacy._models import BlackBox, TorchMLPClassifier, group_penalty
 from trustlab.privacy._pairs import FAIR_METHODS, PairSpec, check_fair_method
+from trustlab.privacy._rmia import RMIA, RMIAOffline, rmia_marginal, rmia_scores
 
 __all__ = [
     "ATTACKS",
+    "ATTACK_GROUPS",
+    "ATTACK_REGISTRY",
+    "FDMIA",
+    "RMIA",
+    "Attack",
+    "FDMIAThreshold",
+    "LabelOnlyAttack",
+    "LiRAOffline",
+    "LiRAOnline",
+    "LossAttack",
+    "RMIAOffline",
+    "ShadowModelAttack",
+    "ShadowSet",
+    "TargetView",
+    "known_attacks",
+    "make_attack",
+    "register_attack",
+    "rmia_marginal",
+    "rmia_scores",
     "DEFENCES",
     "FAIR_METHODS",
     "FPR_POINTS",

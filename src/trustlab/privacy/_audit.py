@@ -35,39 +35,24 @@ from trustlab._errors import ConfigError, DataError
 from trustlab._parallel import parallel_map
 from trustlab.datasets import Dataset
 from trustlab.fairness import evaluate, group_labels
-from trustlab.privacy._attacks import (
-    ClassifierAttack,
-    LiRA,
-    fdmia_features,
-    label_scores,
-    logit_confidence,
-    loss_scores,
-    shadow_features,
-    true_class_proba,
-)
+from trustlab.privacy import _classic, _rmia  # noqa: F401  (registers the attacks)
+from trustlab.privacy._attacks import true_class_proba
 from trustlab.privacy._defences import Defence, parse_defence
-from trustlab.privacy._metrics import attack_metrics, best_threshold
+from trustlab.privacy._interface import (
+    ATTACK_REGISTRY,
+    ATTACKS,
+    ShadowSet,
+    TargetView,
+    make_attack,
+    parse_attacks,
+)
+from trustlab.privacy._metrics import attack_metrics
 from trustlab.privacy._models import BlackBox
 from trustlab.privacy._pairs import PairSpec, poison_rows
 
-#: Attack names accepted by ``attacks=`` / ``--attacks``.
-ATTACKS = ("loss", "shadow", "lira", "fdmia", "label")
-#: Attacks that use scores (not only labels), compared with FD-MIA.
-SCORE_ATTACKS = ("loss", "shadow", "lira", "lira_offline")
+#: Single-model attacks that use scores (not only labels), compared with FD-MIA.
+SCORE_ATTACKS = tuple(n for n, c in ATTACK_REGISTRY.items() if c.score_based and not c.pair)
 ROLES = ("biased", "fair")
-_MAX_ATTACK_ROWS = 40_000
-
-
-def parse_attacks(attacks: str | list[str] | tuple[str, ...]) -> list[str]:
-    """Parse ``"loss,shadow,lira"`` (or a list); unknown names raise :class:`ConfigError`."""
-    names = [a.strip().lower() for a in (attacks.split(",") if isinstance(attacks, str) else attacks)]
-    names = [a for a in names if a]
-    if not names:
-        raise ConfigError(f"no attack given; choose from {', '.join(ATTACKS)}")
-    bad = [a for a in names if a not in ATTACKS]
-    if bad:
-        raise ConfigError(f"unknown attack {bad[0]!r}; choose from {', '.join(ATTACKS)}")
-    return list(dict.fromkeys(names))
 
 
 def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember_fraction: float = 0.25,
@@ -188,6 +173,7 @@ def privacy_audit(
     shadows: int = 16,
     defence: str | Defence = "none",
     global_variance: bool | None = None,
+    attack_options: dict[str, dict[str, Any]] | None = None,
     target_models: tuple[Any, Any] | None = None,
     seed: int = 0,
     n_jobs: int = 1,
@@ -209,8 +195,9 @@ def privacy_audit(
         How the pair (and every shadow pair) is trained; its DP settings
         apply to shadows too (the attacker mimics the training recipe).
     attacks : str or list of str
-        Subset of ``loss, shadow, lira, fdmia, label``. ``lira`` reports the
-        online attack as ``lira`` and the offline one as ``lira_offline``.
+        Registry names (see :data:`~trustlab.privacy.ATTACK_REGISTRY`) or
+        groups: ``lira`` = ``lira, lira_offline``, ``rmia`` = ``rmia,
+        rmia_offline``, ``fdmia`` = ``fdmia, fdmia_threshold``.
     shadows : int
         Number of shadow pairs K (>= 1; >= 2 with ``lira``).
     defence : str or Defence
@@ -218,6 +205,9 @@ def privacy_audit(
         ``round:K`` or ``top1``.
     global_variance : bool, optional
         LiRA's global variance; default: on when K < 64.
+    attack_options : dict, optional
+        Attack name -> keyword options of its class, e.g.
+        ``{"rmia": {"references": 2}}`` (a group name applies to its members).
     target_models : (biased, fair), optional
         Already fitted targets (e.g. loaded from files) instead of training them.
     seed : int
@@ -237,14 +227,18 @@ def privacy_audit(
     sensitive = ds.resolve_sensitive(sensitive)
     if shadows < 1:
         raise ConfigError(f"--shadows must be >= 1 (thresholds are calibrated on shadow models), got {shadows}")
-    if "lira" in attack_list and shadows < 2:
+    if ("lira" in attack_list or "lira_offline" in attack_list) and shadows < 2:
         raise ConfigError("LiRA needs at least 2 shadow models (IN and OUT for every example)")
+    for name in attack_list:
+        if shadows < ATTACK_REGISTRY[name].min_shadows:
+            raise ConfigError(f"attack {name!r} needs at least {ATTACK_REGISTRY[name].min_shadows} shadow models")
     if defence.name == "dpsgd" and spec.dp_epsilon is None:
         raise ConfigError("--defence dpsgd needs --epsilon (> 0)")
     if defence.name != "dpsgd" and spec.dp_epsilon is not None:
         raise ConfigError("--epsilon applies to --defence dpsgd only")
     if defence.name == "dpsgd" and target_models is not None:
         raise ConfigError("DP-SGD is a training defence; it cannot be applied to given model files")
+    opts = _attack_opts(attack_list, attack_options, global_variance, shadows)
     members, nonmembers, pool = _check_indices(len(ds), members, nonmembers, shadow_pool)
     priv = ds.privileged[sensitive]
     spec = spec.with_privileged(priv)
@@ -258,7 +252,8 @@ def privacy_audit(
     membership = np.r_[np.ones(n_eval, int), np.zeros(n_eval, int)]
 
     # shadow design
-    online = "lira" in attack_list
+    classes = [ATTACK_REGISTRY[n] for n in attack_list]
+    online = any(c.needs_challenge_outputs for c in classes)
     qpool = np.concatenate([pool, ev]) if online else pool
     n_train = len(members)
     if len(pool) < n_train:
@@ -305,60 +300,31 @@ def privacy_audit(
     names = group_labels(ds.groups(sensitive).astype(str), priv)
     groups = np.where(se == str(priv), names["privileged"], names["unprivileged"])
     restrict = defence.apply
-    P_t = {r: restrict(boxes[r].proba(Xe)) for r in ROLES}
-    P_s = {r: np.stack([restrict(o[r]) for o in outs]) for r in ROLES}  # (K, n_q, 2)
-    gv = shadows < 64 if global_variance is None else bool(global_variance)
+    shadow_set = ShadowSet(proba={r: np.stack([restrict(o[r]) for o in outs]) for r in ROLES}, labels=yq,
+                           in_mask=in_mask, is_pool=is_cal, rng=rng)  # fmt: skip
+    view = TargetView(proba={r: restrict(boxes[r].proba(Xe)) for r in ROLES}, labels=ye)
+    if any(c.needs_population for c in classes):
+        Xp, yp, _ = rows(pool)
+        view.population = {r: restrict(boxes[r].proba(Xp)) for r in ROLES}
+        view.population_labels = yp
 
-    scores: dict[str, dict[str, np.ndarray]] = {r: {} for r in ROLES}
+    scores: dict[str, dict[str, np.ndarray]] = {r: {} for r in (*ROLES, "pair")}
     summary_roles: dict[str, Any] = {}
+    pair: dict[str, Any] = {}
     for r in ROLES:
         attacks_out: dict[str, Any] = {}
-        cal_m = in_mask[:, is_cal].ravel().astype(int)
-        cal_y = np.tile(yq[is_cal], shadows)
-        cal_P = P_s[r][:, is_cal].reshape(-1, 2)
         for name in attack_list:
-            if name in ("loss", "label"):
-                fn = loss_scores if name == "loss" else label_scores
-                s_t = fn(P_t[r], ye)
-                thr = best_threshold(cal_m, fn(cal_P, cal_y))
-                _add(attacks_out, scores[r], name, s_t, thr, membership, groups)
-            elif name == "shadow":
-                sub = _subsample(len(cal_m), rng)
-                clf = ClassifierAttack(random_state=seed).fit(shadow_features(cal_P[sub], cal_y[sub]),
-                                                               cal_y[sub], cal_m[sub])  # fmt: skip
-                s_t = clf.score(shadow_features(P_t[r], ye), ye)
-                _add(attacks_out, scores[r], name, s_t, 0.5, membership, groups)
-            elif name == "lira":
-                phi = np.stack([logit_confidence(P_s[r][k], yq) for k in range(shadows)])
-                lira_ev = LiRA(phi[:, ~is_cal], in_mask[:, ~is_cal], global_variance=gv)
-                lira_cal = LiRA(phi[:, is_cal], in_mask[:, is_cal], global_variance=gv)
-                phi_t = logit_confidence(P_t[r], ye)
-                for key, on in (("lira", True), ("lira_offline", False)):
-                    s_t = lira_ev.score(phi_t, online=on)
-                    thr = best_threshold(in_mask[:, is_cal].ravel(), lira_cal.loo_scores(online=on).ravel())
-                    _add(attacks_out, scores[r], key, s_t, thr, membership, groups)
-        ev_block = evaluate_utility(boxes[r], ds, nonmembers, sensitive)
-        summary_roles[r] = {**ev_block, "attacks": attacks_out}
-
-    pair: dict[str, Any] = {}
-    scores["pair"] = {}
-    disc_t = np.abs(true_class_proba(P_t["biased"], ye) - true_class_proba(P_t["fair"], ye))
-    if "fdmia" in attack_list:
-        cal_m = in_mask[:, is_cal].ravel().astype(int)
-        cal_y = np.tile(yq[is_cal], shadows)
-        Pb = P_s["biased"][:, is_cal].reshape(-1, 2)
-        Pf = P_s["fair"][:, is_cal].reshape(-1, 2)
-        sub = _subsample(len(cal_m), rng)
-        clf = ClassifierAttack(random_state=seed).fit(fdmia_features(Pb[sub], Pf[sub], cal_y[sub]),
-                                                       cal_y[sub], cal_m[sub])  # fmt: skip
-        s_t = clf.score(fdmia_features(P_t["biased"], P_t["fair"], ye), ye)
-        _add(pair, scores["pair"], "fdmia", s_t, 0.5, membership, groups)
-        # threshold variant: |p_b - p_f|, direction and threshold from the shadow pairs
-        d_cal = np.abs(true_class_proba(Pb, cal_y) - true_class_proba(Pf, cal_y))
-        sign = 1.0 if d_cal[cal_m == 1].mean() >= d_cal[cal_m == 0].mean() else -1.0
-        thr = best_threshold(cal_m, sign * d_cal)
-        _add(pair, scores["pair"], "fdmia_threshold", sign * disc_t, thr, membership, groups)
-        pair["fdmia_threshold"]["direction"] = "members larger" if sign > 0 else "members smaller"
+            if not ATTACK_REGISTRY[name].pair:
+                att = make_attack(name, r, random_state=seed, **opts.get(name, {})).calibrate(shadow_set)
+                _add(attacks_out, scores[r], name, att, view, membership, groups)
+        summary_roles[r] = {**evaluate_utility(boxes[r], ds, nonmembers, sensitive), "attacks": attacks_out}
+    for name in attack_list:
+        if ATTACK_REGISTRY[name].pair:
+            att = make_attack(name, random_state=seed, **opts.get(name, {})).calibrate(shadow_set)
+            _add(pair, scores["pair"], name, att, view, membership, groups)
+    disc_t = np.abs(true_class_proba(view.proba["biased"], ye) - true_class_proba(view.proba["fair"], ye))
+    P_t = view.proba
+    gv = shadows < 64 if global_variance is None else bool(global_variance)
 
     eps = info.get("epsilon_spent", {}) if info else {}
     eps_vals = [v for v in eps.values() if v is not None]
@@ -408,14 +374,33 @@ def evaluate_utility(box: BlackBox, ds: Dataset, rows: np.ndarray, sensitive: st
     return {**res["overall"], "fairness": res["fairness"], "by_group": res["by_group"]}
 
 
-def _add(block: dict, store: dict, name: str, s: np.ndarray, thr: float, membership: np.ndarray,
+def _add(block: dict, store: dict, name: str, att: Any, view: TargetView, membership: np.ndarray,
          groups: np.ndarray) -> None:  # fmt: skip
+    s = att.score(view)
     store[name] = s
-    block[name] = attack_metrics(membership, s, threshold=thr, groups=groups)
+    block[name] = {**attack_metrics(membership, s, threshold=att.threshold_, groups=groups), **att.details_}
 
 
-def _subsample(n: int, rng: np.random.Generator) -> np.ndarray:
-    return np.arange(n) if n <= _MAX_ATTACK_ROWS else np.sort(rng.choice(n, _MAX_ATTACK_ROWS, replace=False))
+def _attack_opts(attack_list: list[str], options: dict[str, dict[str, Any]] | None,
+                 global_variance: bool | None, shadows: int) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Per-attack keyword options; group names (``rmia``) apply to their members."""
+    from trustlab.privacy._interface import ATTACK_GROUPS
+
+    out: dict[str, dict[str, Any]] = {}
+    for key, kw in (options or {}).items():
+        for name in ATTACK_GROUPS.get(key, (key,)):
+            if name not in ATTACK_REGISTRY:
+                raise ConfigError(f"options for unknown attack {key!r}")
+            out.setdefault(name, {}).update(kw)
+    if global_variance is not None:
+        for name in ("lira", "lira_offline"):
+            out.setdefault(name, {})["global_variance"] = bool(global_variance)
+    for name in attack_list:  # fail before any training: a bad option, or too few shadows for RMIA
+        make_attack(name, random_state=0, **out.get(name, {}))
+        refs = out.get(name, {}).get("references")
+        if refs is not None and refs > shadows:
+            raise ConfigError(f"{name} with {refs} reference models needs --shadows >= {refs} (got {shadows})")
+    return out
 
 
 def _best(attacks: dict[str, Any]) -> dict[str, Any] | None:
