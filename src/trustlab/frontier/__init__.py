@@ -13,7 +13,6 @@ from trustlab.frontier._plot import plot_frontier, points_table
 from trustlab.frontier._run import (
     FRONTIER_KINDS,
     check_budgets,
-    check_space,
     frontier_summary,
     poisoning_points,
     run_frontier,
@@ -37,7 +36,6 @@ __all__ = [
     "MASSAGING_FRACTIONS",
     "WHITEBOX_METHODS",
     "check_budgets",
-    "check_space",
     "check_whitebox_params",
     "frontier_gap",
     "frontier_summary",

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from trustlab._errors import ConfigError, check_choice
+from trustlab._errors import ConfigError
 from trustlab.datasets import DataSplit
 from trustlab.fairness import get_metric
 from trustlab.frontier._envelope import frontier_gap, frontier_unfairness, lower_envelope
@@ -56,14 +56,6 @@ def check_budgets(budgets: Sequence[float] | str) -> list[float]:
     if any(b >= a for a, b in zip(values[1:], values, strict=False)):
         raise ConfigError(f"budgets {', '.join(f'{b:g}' for b in values)} must be increasing, without repeats")
     return values
-
-
-def check_space(space: Any) -> None:
-    """Raise :class:`ConfigError` for a space name :mod:`trustlab.poisoning` does not know."""
-    if isinstance(space, str):
-        from trustlab.poisoning import SPACES
-
-        check_choice("space", space, SPACES)
 
 
 def poisoning_points(summary: Mapping[str, Any], *, budget: float, metric: Any,
@@ -154,7 +146,7 @@ def run_frontier(
     budgets: Sequence[float] | str = (0.025, 0.05, 0.1, 0.15),
     seed: int = 0,
     space: Any = "boundary",
-    n_trials: int = 40,
+    n_trials: int = 30,
     sampler: str = "tpe",
     max_accuracy_loss: float = 0.01,
     massaging_fractions: Sequence[float] = MASSAGING_FRACTIONS,
@@ -217,10 +209,10 @@ def run_frontier(
         raise ConfigError(f"trials must be >= 1, got {n_trials}")
     sensitive = split.train.resolve_sensitive(sensitive)
     if poison is None:
-        from trustlab.poisoning import SAMPLERS, run_poisoning
+        from trustlab.poisoning import check_search_options, run_poisoning
 
-        check_space(space)
-        check_choice("sampler", sampler, SAMPLERS)
+        check_search_options(metric=m.name, space=space, sampler=sampler, n_trials=int(n_trials),
+                             max_accuracy_loss=max_accuracy_loss, n_jobs=n_jobs)  # fmt: skip
         poison = run_poisoning
     from trustlab.learners import make_estimator
 
