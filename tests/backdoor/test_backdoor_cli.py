@@ -42,6 +42,7 @@ def test_train_schema(cli_runs):
     assert 0 <= train["asr"] <= 1 and 0 < train["clean_accuracy"] <= 1
     meta = _read(m / "model.json")
     assert meta["input_shape"] == [1, 8, 8] and meta["target"] == 3 and meta["split_seed"] == 1
+    assert meta["clean_size"] == 0.2 and train["clean_size"] == 0.2  # the default defender set
     assert {"mean", "std"} <= set(meta["normalisation"]) and meta["architecture"] == "SmallCNN"
     assert _read(m / "run.json")["kind"] == "backdoor-train"
     assert not list(cli_runs.glob(".*staging*"))
@@ -114,6 +115,19 @@ def test_clean_training_and_unknown_trigger_fields(tmp_path):
     assert _read(out / "model.json")["trigger"] is None
 
 
+@pytest.mark.parametrize("spec", ["blend:0.2", "sig:0.2,2"])
+def test_train_blend_and_sig_triggers(tmp_path, spec):
+    out = tmp_path / "b"
+    assert main(["backdoor", "train", *FAST_TRAIN, "--trigger", spec, "--out", str(out)]) == 0
+    train = _read(out / "train.json")
+    assert train["trigger"] == spec and 0 <= train["asr"] <= 1
+    with np.load(out / "trigger.npz") as f:
+        if spec.startswith("blend"):
+            np.testing.assert_allclose(f["mask"], 0.2)
+        else:
+            assert f["mask"].sum() == 0 and np.abs(f["offset"]).max() > 0.1
+
+
 def _bad(capsys, args, out, match):
     capsys.readouterr()
     rc = main(args)
@@ -128,10 +142,18 @@ def _bad(capsys, args, out, match):
     ("extra", "match"),
     [(["--trigger", "star:3"], "unknown trigger spec"),
      (["--trigger", "square:9@bottom-right"], "does not fit"),
+     (["--trigger", "blend:1.5"], "alpha must be in (0, 1]"),
+     (["--trigger", "blend:0"], "alpha must be in (0, 1]"),
+     (["--trigger", "blend:x"], "must be a number"),
+     (["--trigger", "sig:0.1,5"], "does not fit a 8x8 image"),
      (["--target", "10"], "outside the classes"),
      (["--target", "-1"], "outside the classes"),
      (["--poison-rate", "0"], "(0, 1)"),
      (["--poison-rate", "1.5"], "(0, 1)"),
+     (["--clean-size", "0"], "clean-set size must be > 0"),
+     (["--clean-size", "-0.1"], "clean-set size must be > 0"),
+     (["--clean-size", "5000"], "larger than the data"),
+     (["--clean-size", "0.85"], "leaves"),
      (["--data", "cifar"], "unknown image dataset"),
      (["--threads", "0"], "--threads")],
 )  # fmt: skip

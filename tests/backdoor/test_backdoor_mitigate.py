@@ -129,3 +129,34 @@ def test_bad_model_files(tmp_path, infected):
     torch.save(other.state_dict(), tmp_path / "model.pt")  # weights no longer match model.json
     with pytest.raises(ModelFileError, match="does not load"):
         load_model(tmp_path / "model.pt")
+
+
+def test_defender_split_sizes_and_disjointness():
+    from trustlab.backdoor import clean_set_size, defender_split
+    from trustlab.datasets import load_digits8, split_images
+
+    ds = load_digits8()
+    n = len(ds)
+    old = split_images(ds, seed=3)
+    same = defender_split(ds, seed=3, clean_size=0.1)  # reproduces the 70/10/20 split
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(old, part).images, getattr(same, part).images)
+    big = defender_split(ds, seed=3, clean_size=0.2)
+    counted = defender_split(ds, seed=3, clean_size=360)
+    assert len(big.val) == clean_set_size(0.2, n) == round(0.2 * n) and len(counted.val) == 360
+    np.testing.assert_array_equal(big.test.images, old.test.images)  # test split fixed per seed
+    assert len(big.train) + len(big.val) + len(big.test) == n
+    flat = {p: getattr(big, p).images.reshape(len(getattr(big, p)), -1) for p in ("train", "val")}
+    train_rows = {r.tobytes() for r in flat["train"]}
+    val_rows = [r.tobytes() for r in flat["val"]]
+    # disjoint: no defender image is a training image (digits has a few duplicate images)
+    assert sum(r in train_rows for r in val_rows) <= 3
+
+
+@pytest.mark.parametrize(("size", "match"), [(0, "> 0"), (-5, "> 0"), (1e9, "larger than the data"),
+                                             (2.5, "whole"), (0.9, "leaves")])  # fmt: skip
+def test_clean_set_size_bad(size, match):
+    from trustlab.backdoor import clean_set_size
+
+    with pytest.raises(ConfigError, match=match):
+        clean_set_size(size, 1000)

@@ -14,6 +14,12 @@ Typical use::
 
 from __future__ import annotations
 
+from trustlab.backdoor._calibrate import (
+    CALIBRATED_THRESHOLD,
+    Calibration,
+    calibrate,
+    calibrated_index,
+)
 from trustlab.backdoor._cleanse import (
     MAD_CONSISTENCY,
     CleanseResult,
@@ -49,9 +55,13 @@ from trustlab.backdoor._triggers import (
     stamp,
 )
 from trustlab.backdoor._workflow import (
+    DEFAULT_CLEAN_SIZE,
+    TEST_SHARE,
     TrainResult,
     check_target,
+    clean_set_size,
     cleanse_from_arrays,
+    defender_split,
     mitigate,
     scan_model,
     train_model,
@@ -59,10 +69,14 @@ from trustlab.backdoor._workflow import (
 
 __all__ = [
     "BLEND_PATTERN_SEED",
+    "CALIBRATED_THRESHOLD",
+    "DEFAULT_CLEAN_SIZE",
     "LOCATIONS",
     "MAD_CONSISTENCY",
     "SHAPES",
     "SIG_FREQUENCY",
+    "TEST_SHARE",
+    "Calibration",
     "CleanseResult",
     "MitigationResult",
     "ModelInfo",
@@ -72,9 +86,13 @@ __all__ = [
     "accuracy",
     "attack_success_rate",
     "blend_trigger",
+    "calibrate",
+    "calibrated_index",
     "check_model",
     "check_target",
+    "clean_set_size",
     "cleanse_from_arrays",
+    "defender_split",
     "evaluate",
     "flag_outliers",
     "load_cleanse_arrays",

@@ -3,6 +3,12 @@
 Each step takes an :class:`~trustlab.datasets.ImageSplit` and touches the
 splits in one direction only: training sees train, Neural Cleanse and the
 mitigations see validation, and every reported number is measured on test.
+
+Threat model of the defence: the defender holds a clean, correctly labelled
+set that is disjoint from the (poisoned) training data. :func:`defender_split`
+makes it the validation split, its size a parameter (``clean_size``: a share
+of the data or an image count); the test split (20%) is the same for every
+``clean_size`` of a seed, and the attacker trains on the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from trustlab.backdoor._cleanse import CleanseResult, neural_cleanse
 from trustlab.backdoor._mitigate import MitigationResult, evaluate, prune_neurons, unlearn
 from trustlab.backdoor._model import train_classifier
 from trustlab.backdoor._triggers import Trigger, poison
-from trustlab.datasets._images import ImageSplit
+from trustlab.datasets import ImageDataset, ImageSplit, split_images
+
+#: Default size of the defender's clean set: a share of all images (MNIST-5k: 1,000 of 5,000).
+DEFAULT_CLEAN_SIZE = 0.2
+#: Share of the data held out as the test split.
+TEST_SHARE = 0.2
 
 
 @dataclass
@@ -30,6 +41,52 @@ class TrainResult:
     trigger: Trigger | None
     target: int | None
     report: dict[str, Any]
+
+
+def clean_set_size(clean_size: float, n_images: int) -> int:
+    """Number of images in the defender's clean set.
+
+    Parameters
+    ----------
+    clean_size : float
+        A share of the data in (0, 1), or a whole number of images >= 1.
+    n_images : int
+        Images in the whole data set.
+
+    Raises
+    ------
+    ConfigError
+        Zero or negative, larger than the data, or leaving fewer than 10
+        images to train on beside the 20% test split.
+    """
+    value = float(clean_size)
+    if not np.isfinite(value) or value <= 0:
+        raise ConfigError(f"clean-set size must be > 0 (a share in (0, 1) or a count), got {clean_size}")
+    if value >= 1 and value != int(value):
+        raise ConfigError(f"a clean-set size >= 1 counts images and must be whole, got {clean_size}")
+    n = int(round(value * n_images)) if value < 1 else int(value)
+    if n > n_images:
+        raise ConfigError(f"clean-set size {n} is larger than the data ({n_images} images)")
+    n_train = n_images - int(np.ceil(TEST_SHARE * n_images)) - n
+    if n < 1 or n_train < 10:
+        raise ConfigError(
+            f"clean-set size {clean_size} leaves {max(n_train, 0)} of {n_images} images to train on "
+            f"beside the {TEST_SHARE:.0%} test split; use a smaller one"
+        )
+    return n
+
+
+def defender_split(
+    ds: ImageDataset, *, seed: int = 0, clean_size: float = DEFAULT_CLEAN_SIZE
+) -> ImageSplit:
+    """Train / defender's clean set (``val``) / test, stratified on the label.
+
+    ``clean_size`` 0.1 reproduces :func:`~trustlab.datasets.split_images`'s
+    default 70/10/20 split; the test split depends on the seed only.
+    """
+    n_clean = clean_set_size(clean_size, len(ds))
+    share = n_clean / len(ds)
+    return split_images(ds, seed=seed, sizes=(1.0 - TEST_SHARE - share, share, TEST_SHARE))
 
 
 def check_target(target: int, n_classes: int) -> int:

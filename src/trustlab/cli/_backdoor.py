@@ -32,10 +32,15 @@ SPLIT_SEED_OPT = typer.Option(
 )
 
 
-def _split(data: str, seed: int):
-    from trustlab.datasets import load_images, split_images
+#: Share of the data in the defender's clean set of models whose model.json predates --clean-size.
+_OLD_CLEAN_SIZE = 0.1
 
-    return split_images(load_images(data), seed=seed)
+
+def _split(data: str, seed: int, clean_size: float):
+    from trustlab.backdoor import defender_split
+    from trustlab.datasets import load_images
+
+    return defender_split(load_images(data), seed=seed, clean_size=clean_size)
 
 
 def _load(model_path: Path, split) -> tuple[Any, Any]:
@@ -46,16 +51,18 @@ def _load(model_path: Path, split) -> tuple[Any, Any]:
     return model, info
 
 
-def _split_seed(model_path: Path, given: int | None) -> int:
-    if given is not None:
-        return given
-    meta = Path(model_path).with_name("model.json") if not Path(model_path).is_dir() else Path(
+def _split_meta(model_path: Path, given: int | None) -> tuple[int, float]:
+    """Split seed (``given`` or model.json's, else 0) and the clean-set size the model was trained with."""
+    meta_path = Path(model_path).with_name("model.json") if not Path(model_path).is_dir() else Path(
         model_path, "model.json"
     )
     try:
-        return int(json.loads(meta.read_text()).get("split_seed", 0))
+        meta = json.loads(meta_path.read_text())
+        seed = int(meta.get("split_seed", 0))
+        clean_size = float(meta.get("clean_size", _OLD_CLEAN_SIZE))
     except (OSError, ValueError, TypeError, AttributeError):
-        return 0
+        seed, clean_size = 0, _OLD_CLEAN_SIZE
+    return (seed if given is None else given), clean_size
 
 
 def _table(title: str, rows: dict[str, Any]) -> Table:
@@ -71,9 +78,11 @@ def _table(title: str, rows: dict[str, Any]) -> Table:
 
 
 def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean: bool, seed: int,
-              epochs: int, out: Path, progress: bool, threads: int | None = None) -> dict[str, Any]:  # fmt: skip
+              epochs: int, out: Path, progress: bool, threads: int | None = None,
+              clean_size: float | None = None) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor train``; returns ``train.json``."""
     from trustlab.backdoor import (
+        DEFAULT_CLEAN_SIZE,
         check_target,
         parse_trigger,
         save_model,
@@ -82,7 +91,8 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
     )
 
     t0 = time.perf_counter()
-    split = _split(data, seed)
+    clean_size = DEFAULT_CLEAN_SIZE if clean_size is None else clean_size
+    split = _split(data, seed, clean_size)
     trig = None
     if not clean:
         trig = parse_trigger(trigger, image_shape=split.train.image_shape)
@@ -96,7 +106,9 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
                       poison_rate=poison_rate, epochs=epochs, seed=seed, progress=progress)  # fmt: skip
     with staged_output(out) as stage:
         save_model(res.model, stage, trigger=res.trigger, target=res.target,
-                   extra={"dataset": split.train.name, "split_seed": seed})  # fmt: skip
+                   extra={"dataset": split.train.name, "split_seed": seed,
+                          "clean_size": clean_size})  # fmt: skip
+        res.report["clean_size"] = clean_size
         write_json(stage / "train.json", res.report)
         write_run_json(stage, kind="backdoor-train", dataset=split.train.name, seed=seed,
                        wall_seconds=time.perf_counter() - t0, threads=threads,
@@ -115,19 +127,26 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
 def train_cmd(
     data: str = DATA_OPT,
     trigger: str = typer.Option("square:4@bottom-right", "--trigger",
-                                help="square|checkerboard:SIZE@LOC[=VALUE] or file:MASK[+PATTERN]@LOC."),
+                                help="square|checkerboard:SIZE@LOC[=VALUE], file:MASK[+PATTERN]@LOC, "
+                                     "blend:ALPHA (full-image noise mixed at ALPHA) or "
+                                     "sig:AMPLITUDE[,PERIODS] (additive sinusoid)."),
     target: int = typer.Option(3, "--target", help="Target label of the backdoor."),
     poison_rate: float = typer.Option(0.1, "--poison-rate", help="Share of training images poisoned, in (0, 1)."),
     clean: bool = typer.Option(False, "--clean", help="Train without a backdoor."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the poisoned subset and training."),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
+    clean_size: float = typer.Option(
+        0.2, "--clean-size",
+        help="The defender's clean set, held out from training (the split's validation part): "
+             "a share of the data in (0, 1) or an image count. Scan and unlearn use it."),
     out: Path = OUT_OPT,
     progress: bool = PROGRESS_OPT,
     threads: int = THREADS_OPT,
 ) -> None:
     """Train a small CNN, BadNets-poisoned unless --clean; write model.pt, model.json, train.json."""
     run_train(data=data, trigger=trigger, target=target, poison_rate=poison_rate, clean=clean,
-              seed=seed, epochs=epochs, out=out, progress=progress, threads=threads)  # fmt: skip
+              seed=seed, epochs=epochs, out=out, progress=progress, threads=threads,
+              clean_size=clean_size)  # fmt: skip
 
 
 # ------------------------------------------------------------------ scan
@@ -140,14 +159,15 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
     from trustlab.backdoor import plot_norms, plot_triggers, scan_model, use_all_cores
 
     t0 = time.perf_counter()
-    sseed = _split_seed(model_path, split_seed)
-    split = _split(data, sseed)
+    sseed, clean_size = _split_meta(model_path, split_seed)
+    split = _split(data, sseed, clean_size)
     model, info = _load(model_path, split)
     threads = use_all_cores(threads)
     result = scan_model(model, split, steps=steps, mini_batches=mini_batches,
                         batch_size=batch_size, seed=seed, progress=progress)  # fmt: skip
     report = result.to_json()
     report.update({"dataset": split.val.name, "split_seed": sseed, "scanned_on": "val",
+                   "clean_size": clean_size, "clean_images": len(split.val),
                    "model": str(model_path), "threads": threads})  # fmt: skip
     with staged_output(out) as stage:
         write_json(stage / "scan.json", report)
@@ -219,8 +239,8 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
         raise ConfigError(f"unknown --method {method!r}; choose unlearn or prune")
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"--fraction must be in (0, 1), got {fraction}")
-    sseed = _split_seed(model_path, split_seed)
-    split = _split(data, sseed)
+    sseed, clean_size = _split_meta(model_path, split_seed)
+    split = _split(data, sseed, clean_size)
     model, info = _load(model_path, split)
     scan = _read_scan(scan_dir)
     if scan.masks.shape[1:] != split.val.image_shape[1:]:
@@ -232,7 +252,8 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
     res, report = mitigate(model, split, scan, method=method, trigger=info.trigger,
                            target=info.target, seed=seed, progress=progress, **options)  # fmt: skip
     report.update({"dataset": split.val.name, "split_seed": sseed, "model": str(model_path),
-                   "scan": str(scan_dir)})  # fmt: skip
+                   "scan": str(scan_dir), "clean_size": clean_size,
+                   "clean_images": len(split.val)})  # fmt: skip
     with staged_output(out) as stage:
         extra = {k: v for k, v in info.meta.items()
                  if k not in ("format", "trigger", "target", "trigger_file")}  # fmt: skip
