@@ -340,12 +340,13 @@ def main() -> None:
 
     args.command = "python benchmarks/frontier.py " + " ".join(sys.argv[1:])
     if not args.summarise_only:
-        cells = [(c.split(":")[0], c.split(":")[1], seed) for c in args.cells for seed in args.seeds]
-        for name, learner, seed in cells:  # every white-box set first (cheap, needs no search)
-            run_cell(name, learner, seed, args, whitebox_only=True)
-        if not args.whitebox_only:
-            for name, learner, seed in cells:
-                run_cell(name, learner, seed, args)
+        for cell in args.cells:  # per dataset:learner, every seed's white-box set first, then the searches
+            name, learner = cell.split(":")
+            for seed in args.seeds:
+                run_cell(name, learner, seed, args, whitebox_only=True)
+            if not args.whitebox_only:
+                for seed in args.seeds:
+                    run_cell(name, learner, seed, args)
     df = collect(args.space, args.trials)
     summary, md = summarise(df, args)
     RESULTS.mkdir(parents=True, exist_ok=True)
