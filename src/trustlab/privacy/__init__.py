@@ -55,14 +55,16 @@ from trustlab.privacy._metrics import (
     roc_points,
     tpr_at_fpr,
 )
-from trustlab.privacy._models import BlackBox, TorchMLPClassifier, group_penalty
+from trustlab.privacy._models import BlackBox, TorchMLPClassifier, group_penalty, hidden_layers
 from trustlab.privacy._pairs import FAIR_METHODS, PairSpec, check_fair_method
+from trustlab.privacy._risk import RISK_COLUMNS, plot_risk, risk_table, write_risk
 from trustlab.privacy._rmia import RMIA, RMIAOffline, rmia_marginal, rmia_scores
 
 __all__ = [
     "ATTACKS",
     "ATTACK_GROUPS",
     "ATTACK_REGISTRY",
+    "RISK_COLUMNS",
     "FDMIA",
     "RMIA",
     "Attack",
@@ -77,7 +79,10 @@ __all__ = [
     "TargetView",
     "known_attacks",
     "make_attack",
+    "plot_risk",
     "register_attack",
+    "risk_table",
+    "write_risk",
     "rmia_marginal",
     "rmia_scores",
     "DEFENCES",
@@ -97,6 +102,7 @@ __all__ = [
     "evaluate_utility",
     "fdmia_features",
     "group_penalty",
+    "hidden_layers",
     "label_scores",
     "lira_loo_scores",
     "lira_scores",

@@ -107,6 +107,8 @@ class AuditResult:
         True labels of the evaluation rows.
     models : dict
         The fitted target models.
+    rows : array of int
+        Dataset row number of each evaluation row.
     """
 
     summary: dict[str, Any]
@@ -116,6 +118,7 @@ class AuditResult:
     proba: dict[str, np.ndarray] = field(default_factory=dict)
     scores: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
 
 
 def _shadow_task(item: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -361,7 +364,7 @@ def privacy_audit(
     }
     summary["best_score_attack_on_fair"] = _best(summary["fair"]["attacks"])
     return AuditResult(summary=summary, membership=membership, groups=groups, labels=ye, proba=P_t,
-                       scores=scores, models={"biased": biased, "fair": fair})  # fmt: skip
+                       scores=scores, models={"biased": biased, "fair": fair}, rows=ev)  # fmt: skip
 
 
 def evaluate_utility(box: BlackBox, ds: Dataset, rows: np.ndarray, sensitive: str) -> dict[str, Any]:

@@ -73,9 +73,11 @@ def attack_metrics(membership: Any, scores: Any, *, threshold: float | None = No
     threshold : float, optional
         Calibrated decision threshold; without it ``balanced_accuracy`` is NaN.
     groups : array-like of str, optional
-        Group name of each row; adds ``by_group`` {name: {n, auc,
-        balanced_accuracy, tpr_at_1pct_fpr}} (NaN where a group lacks members
-        or non-members).
+        Group name of each row; adds ``by_group`` {name: {n, n_members,
+        n_nonmembers, auc, balanced_accuracy, tpr_at_1pct_fpr,
+        tpr_at_0_1pct_fpr}}: the attack judged on that group's members and
+        non-members only (NaN where a group lacks either). The groups'
+        counts add up to the overall ones.
 
     Returns
     -------
@@ -97,13 +99,16 @@ def attack_metrics(membership: Any, scores: Any, *, threshold: float | None = No
         out["by_group"] = {}
         for name in sorted(set(g)):
             sel = g == name
-            block: dict[str, Any] = {"n": int(sel.sum())}
+            block: dict[str, Any] = {"n": int(sel.sum()), "n_members": int(m[sel].sum()),
+                                     "n_nonmembers": int(sel.sum() - m[sel].sum())}  # fmt: skip
             if len(set(m[sel])) == 2:
                 block["auc"] = float(roc_auc_score(m[sel], s[sel]))
                 block["balanced_accuracy"] = _balanced(m[sel], s[sel], threshold)
-                block["tpr_at_1pct_fpr"] = tpr_at_fpr(m[sel], s[sel], 0.01)
+                for key, rate in FPR_POINTS.items():
+                    block[key] = tpr_at_fpr(m[sel], s[sel], rate)
             else:
-                block.update(auc=float("nan"), balanced_accuracy=float("nan"), tpr_at_1pct_fpr=float("nan"))
+                block.update(auc=float("nan"), balanced_accuracy=float("nan"),
+                             **{key: float("nan") for key in FPR_POINTS})  # fmt: skip
             out["by_group"][name] = block
     return out
 

@@ -3,7 +3,7 @@
 :class:`TorchMLPClassifier` is a scikit-learn style estimator on the raw
 DataFrame of a :class:`~trustlab.datasets.Dataset`: it encodes features with
 :func:`trustlab.learners.make_preprocessor` (fit on its own training rows
-only) and trains a one-hidden-layer network with cross-entropy plus
+only) and trains a ReLU network (``hidden`` widths) with cross-entropy plus
 ``fairness_weight`` times the L2 distance between the two groups' mean
 softmax outputs in each batch (``fairness_weight=0`` is the biased model).
 With ``dp_epsilon`` set it trains with DP-SGD through opacus'
@@ -28,10 +28,43 @@ from trustlab._errors import ConfigError, DataError
 _NOISE: dict[tuple[float, float, int, int], float] = {}
 
 
-def _build_net(n_in: int, hidden: int) -> Any:
+def hidden_layers(hidden: Any) -> tuple[int, ...]:
+    """Hidden-layer widths from an int, a list of ints, or a string ``"256,256"``.
+
+    Raises
+    ------
+    ConfigError
+        Unless every width is a positive integer and there is at least one.
+    """
+    if isinstance(hidden, str):
+        parts = [p.strip() for p in hidden.split(",")]
+        try:
+            widths = tuple(int(p) for p in parts)
+        except ValueError:
+            raise ConfigError(f"--hidden must be a comma list of positive integers (e.g. 256,256), got {hidden!r}") from None
+    elif isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        widths = (int(hidden),)
+    else:
+        try:
+            widths = tuple(hidden)
+        except TypeError:
+            raise ConfigError(f"hidden must be a positive integer or a list of them, got {hidden!r}") from None
+        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths):
+            raise ConfigError(f"hidden must be a list of positive integers, got {hidden!r}")
+        widths = tuple(int(w) for w in widths)
+    if not widths or any(w < 1 for w in widths):
+        raise ConfigError(f"--hidden must be a comma list of positive integers (e.g. 256,256), got {hidden!r}")
+    return widths
+
+
+def _build_net(n_in: int, hidden: Any) -> Any:
     import torch.nn as nn
 
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+    layers: list[Any] = []
+    for width in hidden_layers(hidden):
+        layers += [nn.Linear(n_in, width), nn.ReLU()]
+        n_in = width
+    return nn.Sequential(*layers, nn.Linear(n_in, 2))
 
 
 def _infer_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -64,16 +97,18 @@ def group_penalty(proba: Any, group: Any) -> Any:
 
 
 class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
-    """One-hidden-layer MLP (torch) with a group-fairness penalty and optional DP-SGD.
+    """MLP (torch, ReLU layers) with a group-fairness penalty and optional DP-SGD.
 
     Parameters
     ----------
-    hidden : int
-        Hidden units.
+    hidden : int or list of int
+        Hidden units; a list gives one layer per entry (``[256, 256]``).
     lr : float
         Adam learning rate.
     epochs : int
         Passes over the training data.
+    weight_decay : float
+        Adam's L2 weight decay (0: none).
     batch_size : int
         Batch size (the expected batch size under DP-SGD's Poisson sampling).
     fairness_weight : float
@@ -114,14 +149,15 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
     otherwise.
     """
 
-    def __init__(self, *, hidden: int = 16, lr: float = 0.01, epochs: int = 20, batch_size: int = 64,
-                 fairness_weight: float = 0.0, privileged: Any = None, categorical: list[str] | None = None,
+    def __init__(self, *, hidden: Any = 16, lr: float = 0.01, epochs: int = 20, batch_size: int = 64,
+                 weight_decay: float = 0.0, fairness_weight: float = 0.0, privileged: Any = None, categorical: list[str] | None = None,
                  numeric: list[str] | None = None, dp_epsilon: float | None = None, dp_delta: float = 1e-5,
                  max_grad_norm: float = 1.0, random_state: int = 0, progress: bool = False) -> None:  # fmt: skip
         self.hidden = hidden
         self.lr = lr
         self.epochs = epochs
         self.batch_size = batch_size
+        self.weight_decay = weight_decay
         self.fairness_weight = fairness_weight
         self.privileged = privileged
         self.categorical = categorical
@@ -134,8 +170,11 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -- validation ------------------------------------------------------------------------
     def _check_params(self, n: int) -> None:
-        if self.hidden < 1 or self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("hidden, epochs and batch_size must be >= 1")
+        hidden_layers(self.hidden)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be >= 1")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.fairness_weight < 0:
@@ -213,7 +252,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         tensors = [torch.tensor(a) for a in (Xt, y, group, w)]
         gen = torch.Generator().manual_seed(int(self.random_state))
         net = _build_net(Xt.shape[1], self.hidden)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=float(self.weight_decay))
         self.epsilon_spent_ = None
         engine = None
         bs = min(self.batch_size, len(y))

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from trustlab.privacy._attacks import true_class_proba  # noqa: E402
 from trustlab.privacy._metrics import roc_points  # noqa: E402
-from trustlab.reporting._plots import _save  # noqa: E402  (one figure-saving helper)
+from trustlab.privacy._risk import save_figure as _save  # noqa: E402
 
 
 def plot_roc_log(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, *, title: str = "") -> Path:
