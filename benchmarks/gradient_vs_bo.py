@@ -28,12 +28,16 @@ import pandas as pd
 from trustlab._parallel import parallel_map
 from trustlab._stats import fmt_ci, mean_ci
 from trustlab.datasets import load_builtin, split_dataset
-from trustlab.poisoning._gradient_eval import (
+from trustlab.fairness import get_metric
+from trustlab.poisoning import (
     evaluate_gradient_poisoning,
     fit_gradient_poisoner,
     make_gradient_poisoner,
 )
-from trustlab.poisoning._protocol import metric_key
+
+
+def metric_key(metric: str) -> str:
+    return get_metric(metric).key
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = RESULTS / "gradient_vs_bo.cache"

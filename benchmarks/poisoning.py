@@ -23,15 +23,16 @@ import pandas as pd
 from trustlab._parallel import parallel_map
 from trustlab._stats import fmt_ci, mean_ci
 from trustlab.datasets import load_builtin, split_dataset
-from trustlab.poisoning import unfairness
-from trustlab.poisoning._protocol import (
-    best_so_far,
-    evaluate_poisoning,
-    fit_poisoner,
-    make_poisoner,
-    metric_key,
-    trials_frame,
-)
+from trustlab.fairness import flat_block, get_metric
+from trustlab.poisoning import run_poisoning
+
+
+def unfairness(block: dict, metric: str) -> float:
+    return get_metric(metric).unfairness(block)
+
+
+def metric_key(metric: str) -> str:
+    return get_metric(metric).key
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = RESULTS / "cache" / "poisoning"
@@ -50,18 +51,20 @@ def run_cell(task: tuple[str, str, float, int, int]) -> dict:
     sens, metric = CASES[name]
     split = split_dataset(load_builtin(name), seed=seed, sensitive=sens)
     t0 = time.perf_counter()
-    p = make_poisoner(split, learner=learner, sensitive=sens, seed=seed, n_jobs=1, budget=budget,
-                      metric=metric, n_trials=trials)  # fmt: skip
-    fit_poisoner(p, split, sens)
-    summary = evaluate_poisoning(p, split, sens, seed=seed)
-    tf = trials_frame(p)
-    curve = best_so_far(tf, unfairness(summary["baseline"]["validation"], metric))
+    # the issue-3 setting: the bands space and the plain (point-estimate) accuracy constraint
+    res = run_poisoning(split, learner=learner, sensitive=sens, seed=seed, learner_jobs=1, budget=budget,
+                        metric=metric, n_trials=trials, space="bands", accuracy_bound="mean",
+                        visibility=False)  # fmt: skip
+    doc, d = res.summary, res.summary["details"]
+    arms = {new: {part: flat_block(b) for part, b in doc["arms"][old].items()}
+            for new, old in (("baseline", "baseline"), ("poisoned", "intervention"), ("random_control", "control"))}
     out = {
         "dataset": name, "sensitive": sens, "metric": metric, "learner": learner, "budget": budget,
         "seed": seed, "trials": trials, "wall_seconds": time.perf_counter() - t0,
-        "summary": {k: summary[k] for k in ("baseline", "poisoned", "random_control", "n_train", "n_poison",
-                                            "trainings", "feasible", "best_trial")},
-        "curve": curve["best_unfairness"].tolist(),
+        "summary": {**arms, "n_train": doc["data"]["n_train"], "n_poison": d["n_poison"],
+                    "trainings": doc["cost"]["trainings"], "feasible": d["feasible"],
+                    "best_trial": d["search"]["best_trial"]},
+        "curve": res.curve["best_unfairness"].tolist(),
     }  # fmt: skip
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))

@@ -53,13 +53,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from trustlab._parallel import parallel_map
 from trustlab._stats import fmt_ci
 from trustlab.datasets import load_builtin, split_dataset
-from trustlab.poisoning._protocol import fit_poisoner, make_poisoner, trials_frame
-from trustlab.poisoning._space import CELLS
+from trustlab.poisoning import CELLS, make_poisoner, trials_frame
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = RESULTS / "cache" / "poisoning_probe"
@@ -111,12 +109,10 @@ def design(centre: float, width: float, w_up: float, w_down: float, mix: float =
 
 def _try_design(p, split, point: dict[str, float]) -> dict[str, float]:
     """One training with the rows of ``point``: validation |SPD| and accuracy loss."""
-    tr = split.train
-    poison = p.generate(point)
-    Xa, ya, _ = p.augment(tr.X, tr.y, tr.groups("sex"), poison=poison)
-    block = p._evaluate(clone(p.estimator).fit(Xa, ya), p._Xv, p._yv, p._sv)
-    return {"rows": len(poison[0]), "spd": abs(block["statistical_parity_difference"]),
-            "accuracy_loss": p.baseline_["accuracy"] - block["accuracy"]}  # fmt: skip
+    score = p.score_point(point)
+    block = score["validation"]
+    return {"rows": score["n_rows"], "spd": abs(block["statistical_parity_difference"]),
+            "accuracy_loss": score["accuracy_loss"]}  # fmt: skip
 
 
 def sweep_designs(p, split) -> list[dict]:
@@ -149,9 +145,13 @@ def run(task: tuple[str, str, float, int]) -> dict:
         return json.loads(path.read_text())
     split = split_dataset(load_builtin("adult"), seed=seed, sensitive="sex")
     t0 = time.perf_counter()
-    p = make_poisoner(split, learner=learner, sensitive="sex", seed=seed, n_jobs=1, budget=budget,
+    # the issue-3 setting: the bands space and the plain (point-estimate) accuracy constraint
+    p = make_poisoner(split, learner=learner, sensitive="sex", seed=seed, learner_jobs=1, budget=budget,
+                      space="bands", accuracy_bound="mean",
                       metric="statistical_parity", **VARIANTS[variant])  # fmt: skip
-    fit_poisoner(p, split, "sex")
+    va = split.val
+    p.fit(split.train.X, split.train.y, sensitive_features=split.train.groups("sex"), X_val=va.X, y_val=va.y,
+          sensitive_val=va.groups("sex"))
     if variant == "ladder":
         out = {"variant": variant, "learner": learner, "budget": budget, "seed": seed,
                "baseline_spd": abs(p.baseline_["statistical_parity_difference"]),

@@ -414,33 +414,19 @@ class FairnessPoisoner(BaseEstimator):
                 trial.set_user_attr("skipped", "budget already used")
                 raise optuna.TrialPruned()
         params = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in self.space_.bounds().items()}
-        rows, labels, _ = self.generate(params)
-        Xa = pd.concat([self._X, rows], ignore_index=True)
-        ya = np.concatenate([self._y, labels])
-        t0 = time.perf_counter()
         try:
-            model = clone(self.estimator).fit(Xa, ya)
-            pred = np.asarray(model.predict(self._Xv)).astype(int)
-            block = flat_block(evaluate(self._yv, pred, sensitive_features=self._sv, privileged=self.privileged_))
-        except Exception as exc:  # report which trial and why, keep going
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            trial.set_user_attr("error", msg)
-            self.failures_.append({"trial": trial.number, "error": msg})
-            log.warning("trial %d: the learner failed: %s", trial.number, msg)
-            raise _LearnerFailed(msg) from None
-        finally:
-            self.trainings_ += 1
-        loss, bound = paired_loss_bound(self._base_correct, pred == self._yv,
-                                        self.confidence if self.accuracy_bound == "upper" else None)  # fmt: skip
-        value = self.metric_.unfairness(block)
-        trial.set_user_attr("validation", block)
-        trial.set_user_attr("n_rows", len(rows))
-        trial.set_user_attr("accuracy_loss", loss)
-        trial.set_user_attr("accuracy_loss_bound", bound)
+            score = self.score_point(params)
+        except _LearnerFailed as exc:  # report which trial and why, keep going
+            trial.set_user_attr("error", str(exc))
+            self.failures_.append({"trial": trial.number, "error": str(exc)})
+            log.warning("trial %d: the learner failed: %s", trial.number, exc)
+            raise
+        block, value, bound = score["validation"], score["unfairness"], score["accuracy_loss_bound"]
+        for key in ("validation", "n_rows", "accuracy_loss", "accuracy_loss_bound", "fit_seconds"):
+            trial.set_user_attr(key, score[key])
         trial.set_user_attr("constraint", [bound - self.max_accuracy_loss])
         if _CORE_CONSTRAINTS:  # optuna >= 5: the samplers read the trial's own constraint
             trial.set_constraint("accuracy_loss", bound - self.max_accuracy_loss)
-        trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         if self.objective == "pareto":
             return value, block["accuracy"]
         return value
@@ -495,6 +481,36 @@ class FairnessPoisoner(BaseEstimator):
         self.poison_sensitive_ = sens
 
     # -- using the result ------------------------------------------------------------------
+    def score_point(self, params: dict[str, float]) -> dict[str, Any]:
+        """Train the black box once with a point's rows and score it on validation (what a trial does).
+
+        Returns
+        -------
+        dict
+            ``validation`` (flat metrics block), ``unfairness``, ``accuracy_loss``
+            (paired, against the unpoisoned model), ``accuracy_loss_bound`` (its
+            one-sided upper limit, or the loss itself with ``accuracy_bound="mean"``),
+            ``feasible``, ``n_rows`` and ``fit_seconds``.
+        """
+        check_is_fitted(self, "space_")
+        rows, labels, _ = self.generate(params)
+        Xa = pd.concat([self._X, rows], ignore_index=True)
+        ya = np.concatenate([self._y, labels])
+        t0 = time.perf_counter()
+        try:
+            model = clone(self.estimator).fit(Xa, ya)
+            pred = np.asarray(model.predict(self._Xv)).astype(int)
+            block = flat_block(evaluate(self._yv, pred, sensitive_features=self._sv, privileged=self.privileged_))
+        except Exception as exc:
+            raise _LearnerFailed(f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
+        finally:
+            self.trainings_ += 1
+        loss, bound = paired_loss_bound(self._base_correct, pred == self._yv,
+                                        self.confidence if self.accuracy_bound == "upper" else None)  # fmt: skip
+        return {"validation": block, "unfairness": self.metric_.unfairness(block), "accuracy_loss": loss,
+                "accuracy_loss_bound": bound, "feasible": bool(bound <= self.max_accuracy_loss),
+                "n_rows": len(rows), "fit_seconds": time.perf_counter() - t0}  # fmt: skip
+
     def generate(self, params: dict[str, float]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """Rows for any point of the space (e.g. a Pareto trial's params)."""
         check_is_fitted(self, "space_")
