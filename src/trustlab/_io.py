@@ -198,6 +198,9 @@ def staged_output(out: str | os.PathLike, *, overwrite: bool | None = None) -> I
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=parent))
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        stage.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
         yield stage
         with _sigint_deferred():
             _move_into_place(stage, out, overwrite)

@@ -5,127 +5,164 @@ import pandas as pd
 import pytest
 
 from trustlab.cli import main
+from trustlab.results import validate_result
 
 FAIRNESS = {"statistical_parity_difference", "disparate_impact", "equalized_odds_difference",
             "equal_opportunity_difference", "fpr_difference", "fnr_difference"}  # fmt: skip
 
 
-@pytest.fixture
-def csv(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 300
-    g = rng.choice(["f", "m"], n)
-    x = rng.normal(size=n) + 0.7 * (g == "m")
-    df = pd.DataFrame({
+def people(n=300, seed=0, labels=(0, 1), groups=("f", "m")):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(list(groups), n)
+    x = rng.normal(size=n) + 0.7 * (g == groups[-1])
+    hired = (x + rng.normal(scale=0.5, size=n) > 0.4).astype(int)
+    return pd.DataFrame({
         "x": x.round(3),
         "years": rng.integers(0, 40, n),
         "city": rng.choice(["a", "b"], n),
         "gender": g,
-        "hired": (x + rng.normal(scale=0.5, size=n) > 0.4).astype(int),
+        "hired": np.where(hired == 1, labels[1], labels[0]),
     })
+
+
+@pytest.fixture
+def csv(tmp_path):
     path = tmp_path / "people.csv"
-    df.to_csv(path, index=False)
+    people().to_csv(path, index=False)
     return path
 
 
-def test_audit_json_schema(tmp_path):
+def _load(path):
+    doc = json.loads(path.read_text())
+    validate_result(doc)  # every written result follows the shipped schema
+    return doc
+
+
+def test_audit_writes_a_valid_result_document(tmp_path):
     out = tmp_path / "audit"
     assert main(["audit", "--dataset", "german", "--sensitive", "sex", "--learner", "logreg",
                  "--seed", "1", "--out", str(out)]) == 0  # fmt: skip
-    data = json.loads((out / "audit.json").read_text())
-    assert {"dataset", "sensitive", "learner", "seed", "n_train", "n_test", "overall", "by_group",
-            "fairness"} <= set(data)  # fmt: skip
-    assert data["dataset"] == "german" and data["seed"] == 1 and data["learner"] == "logreg"
-    assert data["n_train"] + data["n_test"] < 1000  # validation part held back
-    assert set(data["overall"]) == {"accuracy", "balanced_accuracy"}
-    assert set(data["by_group"]) == {"male", "female"}
-    for g in data["by_group"].values():
-        assert set(g) == {"n", "selection_rate", "accuracy", "tpr", "fpr"}
-    assert set(data["fairness"]) == FAIRNESS
+    doc = _load(out / "audit.json")
+    assert doc["command"] == "audit" and doc["seed"] == 1 and doc["learner"] == "logreg"
+    assert doc["data"] == {"dataset": "german", "sensitive": "sex", "n_train": 560, "n_val": 140, "n_test": 300}
+    assert doc["positive"]["value"] == "1" and doc["positive"]["meaning"] == "good credit"
+    assert doc["privileged"] == {"attribute": "sex", "value": "male", "groups": ["female", "male"],
+                                 "rule": "dataset default: 'male' is the privileged group"}  # fmt: skip
+    assert doc["cost"]["trainings"] == 1 and doc["cost"]["cores"] >= 1
+    base = doc["arms"]["baseline"]
+    assert set(base) == {"validation", "test"}
+    assert set(base["test"]["by_group"]) == {"male", "female"}
+    assert set(base["test"]["fairness"]) == FAIRNESS
     assert (out / "by_group.csv").exists() and (out / "by_group.png").exists()
     run = json.loads((out / "run.json").read_text())
-    assert run["kind"] == "audit" and "versions" in run
+    assert run["kind"] == "audit" and "versions" in run and run["positive"] == "1"
 
 
 def test_audit_is_deterministic(tmp_path):
-    args = ["audit", "--dataset", "compas", "--sensitive", "race", "--learner", "rf", "--seed", "2"]
+    args = ["audit", "--dataset", "compas", "--sensitive", "race", "--learner", "logreg", "--seed", "2"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
-    a = json.loads((tmp_path / "a" / "audit.json").read_text())
-    b = json.loads((tmp_path / "b" / "audit.json").read_text())
-    a.pop("fit_seconds"), b.pop("fit_seconds")
+    a, b = (json.loads((tmp_path / x / "audit.json").read_text()) for x in "ab")
+    for d in (a, b):
+        d["cost"].pop("wall_seconds"), d["details"].pop("fit_seconds")
     assert a == b
 
 
-def test_audit_own_csv(csv, tmp_path):
+def test_string_labels_positive_is_recorded_with_its_rule(tmp_path, capsys):
+    path = tmp_path / "loans.csv"
+    people(labels=("rejected", "granted")).to_csv(path, index=False)
+    base = ["audit", "--data", str(path), "--target", "hired", "--sensitive", "gender", "--learner", "logreg"]
+    assert main([*base, "--out", str(tmp_path / "auto")]) == 0
+    printed = capsys.readouterr().out
+    assert "y=1 is 'rejected'" in printed and "sorts last" in printed  # said once, before the work
+    auto = _load(tmp_path / "auto" / "audit.json")
+    assert auto["positive"]["value"] == "rejected" and "give --positive" in auto["positive"]["rule"]
+    assert auto["privileged"]["value"] in ("f", "m") and "most frequent" in auto["privileged"]["rule"]
+    assert main([*base, "--positive", "granted", "--privileged", "m", "--out", str(tmp_path / "given")]) == 0
+    given = _load(tmp_path / "given" / "audit.json")
+    assert given["positive"] == {"value": "granted", "negative": "rejected", "meaning": "granted",
+                                 "rule": "given (--positive)"}  # fmt: skip
+    assert given["privileged"]["rule"] == "given (--privileged)"
+    spd = given["arms"]["baseline"]["test"]["fairness"]["statistical_parity_difference"]
+    assert spd > 0.1  # m (privileged) is granted more often: the favourable rate, not the rejection rate
+
+
+def test_three_valued_attribute_gets_every_group_and_the_worst_pair(tmp_path):
+    path = tmp_path / "three.csv"
+    people(n=600, groups=("a", "b", "c")).to_csv(path, index=False)
     out = tmp_path / "o"
-    assert main(["audit", "--data", str(csv), "--target", "hired", "--sensitive", "gender",
-                 "--privileged", "m", "--learner", "xgb", "--out", str(out)]) == 0  # fmt: skip
-    data = json.loads((out / "audit.json").read_text())
-    assert data["fairness"]["statistical_parity_difference"] > 0
+    assert main(["audit", "--data", str(path), "--target", "hired", "--sensitive", "gender", "--privileged", "c",
+                 "--learner", "logreg", "--out", str(out)]) == 0  # fmt: skip
+    test = _load(out / "audit.json")["arms"]["baseline"]["test"]
+    assert set(test["by_group"]) == {"c", "not c"}
+    groups = test["groups"]
+    assert groups["reference"] == "c" and set(groups["by_value"]) == {"a", "b", "c"}
+    worst = groups["worst_pair"]["selection_rate"]
+    rates = [r["selection_rate"] for r in groups["by_value"].values()]
+    assert worst["gap"] == pytest.approx(max(rates) - min(rates)) and len(worst["groups"]) == 2
+    rows = pd.read_csv(out / "by_group.csv")
+    assert set(rows.loc[rows["level"] == "every value", "group"]) == {"a", "b", "c"}
+
+
+def test_intersectional_groups(tmp_path):
+    path = tmp_path / "p.csv"
+    people(n=600).to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["audit", "--data", str(path), "--target", "hired", "--sensitive", "gender,city",
+                 "--privileged", "m,a", "--learner", "logreg", "--out", str(out)]) == 0  # fmt: skip
+    doc = _load(out / "audit.json")
+    assert doc["data"]["sensitive"] == "gender,city"
+    assert doc["privileged"]["value"] == "m & a" and doc["privileged"]["rule"] == "given (--privileged)"
+    assert set(doc["arms"]["baseline"]["test"]["groups"]["by_value"]) == {"m & a", "m & b", "f & a", "f & b"}
+
+
+def test_builtin_intersection_defaults_to_the_privileged_combination(tmp_path):
+    out = tmp_path / "o"
+    assert main(["audit", "--dataset", "german", "--sensitive", "sex,age", "--learner", "logreg",
+                 "--out", str(out)]) == 0  # fmt: skip
+    doc = _load(out / "audit.json")
+    assert doc["privileged"]["value"] == "male & >=25"
+    assert "combination" in doc["privileged"]["rule"]
 
 
 @pytest.mark.parametrize("method", ["massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer"])
-def test_mitigate_json_schema(csv, tmp_path, method):
+def test_mitigate_writes_a_valid_result_document(csv, tmp_path, method, capsys):
     out = tmp_path / method
     assert main(["mitigate", "--method", method, "--data", str(csv), "--target", "hired",
                  "--sensitive", "gender", "--privileged", "m", "--learner", "logreg",
                  "--out", str(out)]) == 0  # fmt: skip
-    data = json.loads((out / "mitigate.json").read_text())
-    for block in ("baseline", "mitigated"):
-        assert set(data[block]["overall"]) == {"accuracy", "balanced_accuracy"}
-        assert set(data[block]["fairness"]) == FAIRNESS
-    assert data["changes"]
+    doc = _load(out / "mitigate.json")
+    assert doc["command"] == "mitigate" and doc["method"] == method
+    for arm in ("baseline", "intervention"):
+        assert set(doc["arms"][arm]) == {"validation", "test"}
+        assert set(doc["arms"][arm]["test"]["fairness"]) == FAIRNESS
+    changes = doc["details"]["changes"]
+    assert changes
+    expected = {"massaging": 3, "reweighing": 2, "threshold-optimizer": 1}
+    if method in expected:
+        assert doc["cost"]["trainings"] == expected[method]
+    else:
+        assert doc["cost"]["trainings"] > 2
     if method == "massaging":
-        assert data["changes"]["rows_relabelled"] > 0
+        assert changes["rows_relabelled"] > 0
     if method == "reweighing":
-        assert data["changes"]["weight_min"] < 1 < data["changes"]["weight_max"]
+        assert changes["weight_min"] < 1 < changes["weight_max"]
+    printed = capsys.readouterr().out
+    assert "+nan" not in printed and "{" not in printed.split("changes:")[1].splitlines()[0]
+    acc_row = next(line for line in printed.splitlines() if line.strip("│ ").startswith("accuracy"))
+    assert "+" not in acc_row  # accuracy has no sign
 
 
-def _bad(tmp_path, csv, capsys, args, message):
-    out = tmp_path / "out"
-    assert main([*args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err, err
-    assert len(err.splitlines()) == 1
-    assert not out.exists()
-    assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--data", "{dir}/missing.csv", "--target", "hired", "--sensitive", "gender"], "file not found"),
-        (["--data", "{csv}", "--target", "nope", "--sensitive", "gender"], "no column 'nope'"),
-        (["--data", "{csv}", "--target", "hired", "--sensitive", "nope"], "no column 'nope'"),
-        (["--data", "{csv}", "--target", "years", "--sensitive", "gender"], "exactly 2 values"),
-        (["--data", "{nan}", "--target", "hired", "--sensitive", "gender"], "missing values"),
-        (["--data", "{single}", "--target", "hired", "--sensitive", "gender"], "single group"),
-        (["--data", "{empty}", "--target", "hired", "--sensitive", "gender"], "is empty"),
-        (["--dataset", "german", "--learner", "nope"], "unknown learner 'nope'"),
-        (["--dataset", "german", "--learner", "no_such_mod:X"], "cannot import module"),
-        (["--dataset", "german", "--learner", "sklearn.preprocessing:StandardScaler"], "no predict"),
-        (["--dataset", "nope"], "unknown dataset 'nope'"),
-        (["--dataset", "german", "--sensitive", "race"], "no sensitive attribute 'race'"),
-        ([], "exactly one of --dataset"),
-        (["--data", "{csv}"], "--data needs --target"),
-    ],
-)
-def test_bad_input_one_line_exit_2_nothing_written(tmp_path, csv, capsys, args, message):
-    df = pd.read_csv(csv)
-    paths = {"csv": csv, "dir": tmp_path}
-    paths["nan"] = tmp_path / "nan.csv"
-    df.assign(hired=df["hired"].where(df.index > 3)).to_csv(paths["nan"], index=False)
-    paths["single"] = tmp_path / "single.csv"
-    df.assign(gender="f").to_csv(paths["single"], index=False)
-    paths["empty"] = tmp_path / "empty.csv"
-    paths["empty"].write_text("")
-    args = [a.format(**paths) for a in args]
-    _bad(tmp_path, csv, capsys, ["audit", *args], message)
-
-
-def test_mitigate_unknown_method(tmp_path, csv, capsys):
-    _bad(tmp_path, csv, capsys, ["mitigate", "--method", "magic", "--dataset", "german"], "unknown mitigation method")
+def test_overwrite_replaces_the_folder_whole(tmp_path, csv):
+    out = tmp_path / "o"
+    args = ["audit", "--data", str(csv), "--target", "hired", "--sensitive", "gender", "--learner", "logreg"]
+    assert main([*args, "--out", str(out)]) == 0
+    (out / "stale.txt").write_text("from an older run")
+    assert main([*args, "--out", str(out)]) == 2  # refused: not empty
+    assert (out / "stale.txt").exists()
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "stale.txt").exists() and (out / "audit.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "people.csv"]
 
 
 def test_datasets_command_lists_rows(capsys):
@@ -142,6 +179,11 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, args):
         assert err.startswith("error:") and len(err.splitlines()) == 1, err
 
 
-def test_help_exits_0(capsys):
+def test_help_lists_every_command(capsys):
     assert main(["--help"]) == 0
-    assert "audit" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for name in ("audit", "mitigate", "datasets", "report"):
+        assert name in out
+    assert main(["audit", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--overwrite" in out and "--learner-jobs" in out and out.count("--n-jobs") == 0

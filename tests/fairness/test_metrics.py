@@ -59,6 +59,30 @@ def test_multivalued_attribute_is_privileged_vs_rest():
     assert set(out["by_group"]) == {"w", "not w"}
     assert out["by_group"]["not w"]["n"] == 4
     assert out["fairness"]["statistical_parity_difference"] == pytest.approx(1.0 - 0.25)
+    groups = out["groups"]
+    assert groups["reference"] == "w" and list(groups["by_value"])[0] == "w"
+    assert groups["by_value"]["b"]["selection_rate"] == 0.5
+    assert groups["by_value"]["a"]["selection_rate"] == 0.0
+    assert groups["worst_pair"]["selection_rate"] == {"gap": 1.0, "groups": ["w", "a"]}
+    assert groups["worst_pair"]["tpr"] == {"gap": 0.5, "groups": ["w", "b"]}  # "a" has no positives
+    assert any("'a'" in w and "TPR" in w for w in out["warnings"])
+    assert any("fewer than 30" in w for w in out["warnings"])
+
+
+@pytest.mark.parametrize("pred", [[0.2, 0.9, 0.1, 0.7], [2, 1, 2, 1], ["yes", "no", "yes", "no"]])
+def test_predictions_that_are_not_0_1_labels_are_refused(pred):
+    from trustlab._errors import LearnerError
+
+    with pytest.raises(LearnerError, match="not"):
+        evaluate([0, 1, 0, 1], pred, sensitive_features=["a", "a", "b", "b"], privileged="a")
+
+
+def test_large_groups_have_no_warning():
+    rng = np.random.default_rng(0)
+    s = rng.choice(["a", "b"], 200)
+    y = rng.integers(0, 2, 200)
+    out = evaluate(y, y, sensitive_features=s, privileged="a")
+    assert "warnings" not in out
 
 
 def test_evaluate_schema_and_group_table():
@@ -66,7 +90,9 @@ def test_evaluate_schema_and_group_table():
     assert out["overall"]["accuracy"] == pytest.approx(6 / 10)
     assert out["overall"]["balanced_accuracy"] == pytest.approx((3 / 5 + 3 / 5) / 2)
     assert out["by_group"]["m"] == {"n": 5, "selection_rate": 0.6, "accuracy": 0.6,
-                                    "tpr": pytest.approx(2 / 3), "fpr": 0.5}  # fmt: skip
+                                    "tpr": pytest.approx(2 / 3), "fpr": 0.5,
+                                    "fnr": pytest.approx(1 / 3)}  # fmt: skip
+    assert "groups" not in out  # two values: by_group is the whole story
     assert list(out["fairness"]) == [
         "statistical_parity_difference", "disparate_impact", "equalized_odds_difference",
         "equal_opportunity_difference", "fpr_difference", "fnr_difference",

@@ -75,8 +75,14 @@ def _page(folder: Path) -> Page:
     return Page((folder / "report.html").read_text())
 
 
-def _assert_self_contained(page: Page) -> None:
+def _assert_self_contained(page: Page, folder: Path | None = None) -> None:
+    """Only data: URIs, anchors, and (in the file list) links to files beside the report."""
+    from urllib.parse import unquote
+
     for tag, key, url in page.urls:
+        if folder is not None and tag == "a" and "/" not in url and ":" not in url and not url.startswith("#"):
+            assert (folder / unquote(url)).is_file(), f"link to a missing file {url!r}"
+            continue
         assert url.startswith(("data:", "#")), f"<{tag} {key}={url[:60]!r}> points outside the page"
     assert "script" not in page.tags and "iframe" not in page.tags
 
@@ -89,19 +95,25 @@ def test_audit_command_writes_report(tmp_path: Path) -> None:
     out = tmp_path / "audit"
     assert main(["audit", "--dataset", "german", "--learner", "logreg", "--out", str(out)]) == 0
     page = _page(out)
-    _assert_self_contained(page)
+    _assert_self_contained(page, out)
     assert len(page.images) == 1
     img = page.images[0]
     assert img["src"].startswith("data:image/png;base64,")
     assert base64.b64decode(img["src"].split(",", 1)[1]) == (out / "by_group.png").read_bytes()
     assert "Selection rate" in img["alt"]
-    groups = page.tables["Groups on the test split"]
-    assert groups[0][:3] == ["group", "n", "selection rate"]
+    groups = page.tables["Groups, privileged vs the rest (test split)"]
+    assert groups[0][:3] == ["group · arm", "n", "selection rate"]
     audit = json.loads((out / "audit.json").read_text())
-    for g, r in audit["by_group"].items():
-        assert _row(groups, g)[1] == f"{r['n']:,}"
+    test = audit["arms"]["baseline"]["test"]
+    for g, r in test["by_group"].items():
+        assert _row(groups, f"{g} · baseline")[1] == f"{r['n']:,}"
     assert "by_group.csv" in page.tables
     html = (out / "report.html").read_text()
+    spd = abs(test["fairness"]["statistical_parity_difference"])
+    assert f"|SPD| {spd:.3f} (selection rate male" in html  # the headline sentence
+    assert "sign convention" in html and "privileged minus unprivileged" in html  # the glossary
+    assert '<a href="audit.json">audit.json</a>' in html  # the file list links
+    assert _row(page.tables["Labels and groups"], "privileged (sex)")[1].startswith("male — dataset default")
     run = json.loads((out / "run.json").read_text())
     assert html_escape(run["command"]) in html and run["command"].startswith("trustlab")
     assert "scikit-learn" in html  # the versions
@@ -114,7 +126,7 @@ def test_report_command_regenerates_identically(mitigate_dir: Path, capsys: pyte
     assert (mitigate_dir / "report.html").read_text() == first
     assert "report.html" in capsys.readouterr().out
     page = _page(mitigate_dir)
-    _assert_self_contained(page)
+    _assert_self_contained(page, mitigate_dir)
     head = page.tables["Baseline against mitigation (test split)"]
     assert head[0] == ["metric", "baseline", "reweighing", "change"]
     assert _row(head, "accuracy")[1:] == ["0.7700", "0.7700", "+0.0000"]
@@ -140,7 +152,7 @@ def test_report_bad_folder_is_one_line_exit_2(tmp_path: Path, make: str,
 
 def test_poison_headline_compares_three_arms(poison_dir: Path) -> None:
     page = _page(write_report(poison_dir).parent)
-    _assert_self_contained(page)
+    _assert_self_contained(page, poison_dir)
     test = page.tables["Test split"]
     assert test[0] == ["metric", "baseline", "poisoned", "random control", "poisoned − baseline"]
     spd = _row(test, "statistical parity difference")
@@ -194,7 +206,7 @@ def test_unknown_kind_renders_every_value(tmp_path: Path) -> None:
     (folder / "broken.json").write_text("{")
     (folder / "not_a_plot.png").write_text("text")
     page = _page(write_report(folder).parent)
-    _assert_self_contained(page)
+    _assert_self_contained(page, folder)
     html = (folder / "report.html").read_text()
     side = next(t for t in page.tables.values() if t and t[0][1:] == ["clean accuracy", "attack success rate"])
     assert _row(side, "before")[1:] == ["0.9300", "0.9900"]
@@ -223,3 +235,49 @@ def test_templates_ship_with_the_package() -> None:
 
     templates = files("trustlab.reporting") / "templates"
     assert (templates / "report.html").is_file()
+
+
+def _eval(spd: float, acc: float) -> dict:
+    g = {"n": 100, "selection_rate": 0.5, "accuracy": acc, "tpr": 0.6, "fpr": 0.2}
+    return {"overall": {"accuracy": acc, "balanced_accuracy": acc - 0.05},
+            "fairness": {"statistical_parity_difference": spd, "disparate_impact": 1 - spd,
+                         "equalized_odds_difference": abs(spd), "equal_opportunity_difference": spd,
+                         "fpr_difference": spd, "fnr_difference": -spd},
+            "by_group": {"male": g, "female": dict(g, n=50)}}  # fmt: skip
+
+
+def test_any_result_document_gets_sentence_arms_and_better_worse(tmp_path: Path) -> None:
+    from trustlab.results import result_document, write_result
+
+    doc = result_document(
+        "poison", seed=0, positive={"value": ">50K", "rule": "dataset default"},
+        privileged={"attribute": "sex", "value": "male", "rule": "dataset default"},
+        data={"dataset": "adult", "sensitive": "sex", "n_train": 10, "n_val": 5, "n_test": 5},
+        cost={"wall_seconds": 75.0, "trainings": 61},
+        arms={"baseline": {"test": _eval(0.137, 0.851), "validation": _eval(0.14, 0.85)},
+              "intervention": {"test": _eval(-0.032, 0.847), "validation": _eval(0.03, 0.846)},
+              "control": {"test": _eval(0.121, 0.850)}},
+        details={"trials": [{"trial": 1, "value": 0.2}, {"trial": 2, "value": 0.1}], "budget": 0.05},
+    )  # fmt: skip
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_result(folder / "summary.json", doc)
+    from trustlab._io import write_run_json
+
+    write_run_json(folder, kind="poison", argv=["trustlab", "poison"], dataset="adult")
+    write_report(folder)
+    page = _page(folder)
+    _assert_self_contained(page, folder)
+    html = (folder / "report.html").read_text()
+    assert "|SPD| 0.137 → 0.032; the random control 0.121; accuracy 0.851 → 0.847" in html
+    test = page.tables["Test split"]
+    assert test[0] == ["metric", "baseline", "intervention", "random control", "intervention − baseline",
+                       "random control − baseline"]  # fmt: skip
+    spd = _row(test, "statistical parity difference")
+    assert spd[1:4] == ["0.1370", "-0.0320", "0.1210"]
+    assert spd[4] == "-0.1690 better" and spd[5] == "-0.0160 better"
+    assert _row(test, "accuracy")[4] == "-0.0040 worse"
+    assert _row(test, "disparate impact")[4].endswith("better")  # 0.863 -> 1.032: closer to 1
+    assert "Validation split (searched or fit on)" in page.tables
+    assert "1 min 15 s" in html and "61" in html  # the cost from the document
+    assert any(t and t[0][:2] == ["trial", "value"] for t in page.tables.values())  # details as a table

@@ -14,3 +14,13 @@ app = typer.Typer(
 )
 console = Console()
 console_err = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Fairness audit and mitigation, constructive poisoning, privacy and backdoor security.
+
+    Every command writes one folder (--out) only when it succeeds: result JSON
+    files in one versioned schema (trustlab/results/SCHEMA.md), CSV tables,
+    plots and report.html.
+    """

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from trustlab._errors import DataError
-from trustlab.datasets._dataset import Dataset, DataSplit, split_dataset
+from trustlab.datasets._dataset import (
+    INTERSECTION_SEP,
+    MIN_GROUP_ROWS,
+    MIN_SPLIT_ROWS,
+    Dataset,
+    DataSplit,
+    check_splittable,
+    split_dataset,
+)
 from trustlab.datasets._images import (
     IMAGE_DATASETS,
     ImageDataset,
@@ -24,6 +32,7 @@ from trustlab.datasets._tabular import (
     load_german,
     load_openml,
     make_synthetic,
+    read_csv_header,
 )
 
 #: Built-in tabular datasets by name.
@@ -47,6 +56,9 @@ def load_builtin(name: str) -> Dataset:
 
 
 __all__ = [
+    "INTERSECTION_SEP",
+    "MIN_GROUP_ROWS",
+    "MIN_SPLIT_ROWS",
     "IMAGE_DATASETS",
     "ImageDataset",
     "ImageSplit",
@@ -66,5 +78,7 @@ __all__ = [
     "load_german",
     "load_openml",
     "make_synthetic",
+    "read_csv_header",
+    "check_splittable",
     "split_dataset",
 ]

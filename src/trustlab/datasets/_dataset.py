@@ -132,6 +132,16 @@ class Dataset:
                 raise DataError(f"{side} of {name!r} has {n} rows; at least {min_rows} are needed "
                                 "to measure it (choose another attribute or --privileged)")  # fmt: skip
 
+    def with_privileged(self, name: str, value: Any) -> Dataset:
+        """The same data with ``value`` as the privileged group of attribute ``name``."""
+        name = self.resolve_sensitive(name)
+        present = set(self.sensitive[name].astype(str))
+        if str(value) not in present:
+            raise DataError(f"privileged value {value!r} does not occur in {name!r}; values are "
+                            f"{', '.join(sorted(present)[:10])}")  # fmt: skip
+        return replace(self, privileged={**self.privileged, name: str(value)},
+                       rules={**self.rules, f"privileged:{name}": "given (--privileged)"})  # fmt: skip
+
     def with_intersection(self, names: list[str], privileged: str | None = None) -> tuple[Dataset, str]:
         """Add one sensitive attribute whose groups are the combinations of ``names``.
 
@@ -220,6 +230,24 @@ class DataSplit:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
+def check_splittable(ds: Dataset) -> None:
+    """Refuse a dataset too small to split into train / validation / test (one clear line).
+
+    Raises
+    ------
+    DataError
+        Fewer than :data:`MIN_SPLIT_ROWS` rows, or fewer than 5 rows of a label.
+    """
+    n = len(ds)
+    if n < MIN_SPLIT_ROWS:
+        raise DataError(f"dataset {ds.name!r} has {n} rows; at least {MIN_SPLIT_ROWS} are needed to "
+                        "split into train / validation / test")  # fmt: skip
+    counts = np.bincount(ds.y.to_numpy().astype(int), minlength=2)
+    if counts.min() < 5:
+        raise DataError(f"dataset {ds.name!r} has {counts.min()} rows of label "
+                        f"{ds.label_values[int(counts.argmin())]!r}; at least 5 of each label are needed")  # fmt: skip
+
+
 def _strata(ds: Dataset, sensitive: str) -> np.ndarray:
     key = ds.y.astype(str).to_numpy() + "|" + ds.groups(sensitive).astype(str).to_numpy()
     return key
@@ -253,14 +281,8 @@ def split_dataset(
     sizes = tuple(float(s) for s in sizes)
     if len(sizes) != 3 or min(sizes) <= 0 or abs(sum(sizes) - 1.0) > 1e-6:
         raise DataError(f"split sizes must be three positive shares summing to 1, got {sizes}")
+    check_splittable(ds)
     n = len(ds)
-    if n < MIN_SPLIT_ROWS:
-        raise DataError(f"dataset {ds.name!r} has {n} rows; at least {MIN_SPLIT_ROWS} are needed to "
-                        "split into train / validation / test")  # fmt: skip
-    counts = np.bincount(ds.y.to_numpy().astype(int), minlength=2)
-    if counts.min() < 5:
-        raise DataError(f"dataset {ds.name!r} has {counts.min()} rows of label "
-                        f"{ds.label_values[int(counts.argmin())]!r}; at least 5 of each label are needed")  # fmt: skip
     sensitive = ds.resolve_sensitive(sensitive)
     strata = _strata(ds, sensitive)
     _, counts = np.unique(strata, return_counts=True)

@@ -272,6 +272,25 @@ def _binary_target(series: pd.Series, target: str, positive: Any | None) -> tupl
     return (series.astype(str) == positive_str).to_numpy().astype(int), positive_str, originals, rule
 
 
+def read_csv_header(path: str | Path) -> list[str]:
+    """Column names of a CSV file (its header row only).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable CSV file: {exc}".splitlines()[0]) from None
+
+
 def load_csv(
     path: str | Path,
     *,

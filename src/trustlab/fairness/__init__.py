@@ -5,16 +5,22 @@ Sign convention: differences are privileged minus unprivileged; see
 """
 
 from trustlab.fairness._audit import (
+    EG_MAX_ITER,
+    CountingEstimator,
     audit,
+    audit_document,
     binary_groups,
     evaluate_on,
     fit_baseline,
     flat_block,
+    mitigation_document,
     run_mitigation,
 )
 from trustlab.fairness._metrics import (
     FAIRNESS_KEYS,
+    MIN_GROUP_TEST_ROWS,
     bootstrap_ci,
+    check_predictions,
     disparate_impact,
     equal_opportunity_difference,
     equalized_odds_difference,
@@ -24,6 +30,7 @@ from trustlab.fairness._metrics import (
     fpr_difference,
     group_labels,
     group_rates,
+    per_value_groups,
     statistical_parity_difference,
 )
 from trustlab.fairness._mitigation import (
@@ -43,7 +50,14 @@ from trustlab.fairness._registry import (
 )
 
 __all__ = [
+    "EG_MAX_ITER",
+    "CountingEstimator",
     "FAIRNESS_KEYS",
+    "MIN_GROUP_TEST_ROWS",
+    "audit_document",
+    "check_predictions",
+    "mitigation_document",
+    "per_value_groups",
     "FAIRNESS_METRICS",
     "FairnessMetric",
     "get_metric",

@@ -6,7 +6,8 @@ the statistical parity difference is the Zemel metric
 ratio is ``P(y_hat=1 | unprivileged) / P(y_hat=1 | privileged)`` (1 is parity).
 The equalized-odds difference is fairlearn's: the larger of the absolute TPR
 and FPR gaps (never negative). A sensitive attribute may have more than two
-values; every value other than ``privileged`` is the unprivileged group.
+values; every value other than ``privileged`` is the unprivileged group, and
+:func:`evaluate` adds every value's own rates with the worst-pair gap.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from trustlab._errors import DataError
+from trustlab._errors import DataError, LearnerError
 
 PRIV, UNPRIV = "privileged", "unprivileged"
+
+#: A group with fewer rows than this in the evaluated part gets a warning in the
+#: evaluation block (its rates are too noisy to compare).
+MIN_GROUP_TEST_ROWS = 30
+#: Rates compared between every pair of values of a many-valued attribute.
+PAIR_RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr")
 
 #: Names of the fairness block, in report order.
 FAIRNESS_KEYS = (
@@ -45,9 +52,30 @@ def _binary_groups(sensitive_features: Any, privileged: Any) -> np.ndarray:
     return groups
 
 
+def check_predictions(y_pred: Any) -> np.ndarray:
+    """``y_pred`` as 0/1 integers; a :class:`LearnerError` if they are not the two labels.
+
+    A regressor (``LinearRegression``) or a model trained on other labels
+    would otherwise be measured as if it were a classifier.
+    """
+    raw = np.asarray(y_pred).ravel()
+    if raw.dtype == bool:
+        return raw.astype(int)
+    try:
+        num = raw.astype(float)
+    except (TypeError, ValueError):
+        raise LearnerError(f"the learner's predictions are not 0/1 labels (e.g. {raw[0]!r}); "
+                           "use a binary classifier") from None  # fmt: skip
+    bad = ~np.isin(num, (0.0, 1.0))
+    if bad.any():
+        raise LearnerError(f"the learner's predictions are not the two labels 0/1 (e.g. {raw[bad][0]!r}); "
+                           "is it a regressor? use a binary classifier")  # fmt: skip
+    return num.astype(int)
+
+
 def _check(y_true: Any, y_pred: Any, sensitive_features: Any) -> tuple[np.ndarray, np.ndarray]:
     y_true = np.asarray(y_true).astype(int).ravel()
-    y_pred = np.asarray(y_pred).astype(int).ravel()
+    y_pred = check_predictions(y_pred)
     n = len(np.asarray(sensitive_features))
     if not (len(y_true) == len(y_pred) == n):
         raise DataError(
@@ -186,7 +214,10 @@ def evaluate(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: A
     -------
     dict
         ``{"overall": {accuracy, balanced_accuracy}, "by_group": {name: {n,
-        selection_rate, accuracy, tpr, fpr}}, "fairness": {...}}``.
+        selection_rate, accuracy, tpr, fpr, fnr}}, "fairness": {...}}``; with
+        three or more values also ``groups`` (:func:`per_value_groups`: every
+        value, the reference, the worst pair); ``warnings`` when a group has
+        fewer than :data:`MIN_GROUP_TEST_ROWS` rows or an undefined rate.
     """
     y_true, y_pred = _check(y_true, y_pred, sensitive_features)
     table = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
@@ -198,11 +229,12 @@ def evaluate(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: A
             "accuracy": float(table.loc[g, "accuracy"]),
             "tpr": float(table.loc[g, "tpr"]),
             "fpr": float(table.loc[g, "fpr"]),
+            "fnr": float(table.loc[g, "fnr"]),
         }
         for g in (PRIV, UNPRIV)
     }
     both = len(set(y_true)) == 2
-    return {
+    out: dict[str, Any] = {
         "overall": {
             "accuracy": float(accuracy_score(y_true, y_pred)),
             "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if both else float("nan"),
@@ -210,6 +242,73 @@ def evaluate(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: A
         "by_group": by_group,
         "fairness": fairness_block(table),
     }
+    values = pd.Series(np.asarray(sensitive_features)).astype(str).to_numpy()
+    warnings = _group_warnings(by_group)
+    if len(set(values)) >= 3:
+        out["groups"] = per_value_groups(y_true, y_pred, values, privileged)
+        warnings += [w for w in _group_warnings(out["groups"]["by_value"]) if w not in warnings]
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def _rates(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    pos, neg = y_true == 1, y_true == 0
+    nan = float("nan")
+    return {
+        "n": len(y_true),
+        "selection_rate": float(y_pred.mean()) if len(y_true) else nan,
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else nan,
+        "tpr": float(y_pred[pos].mean()) if pos.any() else nan,
+        "fpr": float(y_pred[neg].mean()) if neg.any() else nan,
+        "fnr": float(1 - y_pred[pos].mean()) if pos.any() else nan,
+    }
+
+
+def per_value_groups(y_true: Any, y_pred: Any, values: Any, privileged: Any) -> dict[str, Any]:
+    """Every value of a many-valued attribute: its rates, and the worst pair per rate.
+
+    Returns
+    -------
+    dict
+        ``reference`` (the privileged value), ``by_value`` {value: {n,
+        selection_rate, accuracy, tpr, fpr, fnr}} (largest group first, the
+        reference first of all) and ``worst_pair`` {rate: {gap, groups}}: the
+        largest absolute gap between two values with the rate defined
+        (``gap`` >= 0, ``groups`` [higher, lower]).
+    """
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_pred = check_predictions(y_pred)
+    values = pd.Series(np.asarray(values)).astype(str)
+    order = list(values.value_counts().index)
+    ref = str(privileged)
+    if ref in order:
+        order = [ref] + [v for v in order if v != ref]
+    v = values.to_numpy()
+    by_value = {g: _rates(y_true[v == g], y_pred[v == g]) for g in order}
+    worst: dict[str, Any] = {}
+    for rate in PAIR_RATES:
+        defined = {g: r[rate] for g, r in by_value.items() if np.isfinite(r[rate])}
+        if len(defined) < 2:
+            worst[rate] = {"gap": float("nan"), "groups": []}
+            continue
+        hi = max(defined, key=defined.__getitem__)
+        lo = min(defined, key=defined.__getitem__)
+        worst[rate] = {"gap": float(defined[hi] - defined[lo]), "groups": [hi, lo]}
+    return {"reference": ref, "by_value": by_value, "worst_pair": worst}
+
+
+def _group_warnings(groups: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
+    for g, r in groups.items():
+        if r["n"] < MIN_GROUP_TEST_ROWS:
+            out.append(f"group {g!r} has {r['n']} rows here (fewer than {MIN_GROUP_TEST_ROWS}): "
+                       "its rates are unreliable")  # fmt: skip
+        undefined = [k for k in ("tpr", "fpr") if not np.isfinite(r[k])]
+        if undefined and r["n"]:
+            out.append(f"group {g!r} has no {'positive' if 'tpr' in undefined else 'negative'} rows "
+                       f"here: its {'/'.join(u.upper() for u in undefined)} is undefined (n/a)")  # fmt: skip
+    return out
 
 
 def group_labels(sensitive_features: Any, privileged: Any) -> dict[str, str]:

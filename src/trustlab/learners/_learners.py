@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -120,7 +120,7 @@ def make_estimator(spec: str | BaseEstimator, *, random_state: int | None = 0,
     if not isinstance(spec, str):
         if not (hasattr(spec, "fit") and hasattr(spec, "predict")):
             raise LearnerError(f"{type(spec).__name__} has no fit/predict; it is not an estimator")
-        return clone(spec)
+        return _refuse_regressor(clone(spec), type(spec).__name__)
     kwargs: dict[str, Any] = {}
     if spec in LEARNERS:
         if random_state is not None:
@@ -145,6 +145,25 @@ def make_estimator(spec: str | BaseEstimator, *, random_state: int | None = 0,
         extra["n_jobs"] = n_jobs
     if extra:
         est.set_params(**extra)
+    return _refuse_regressor(est, spec)
+
+
+def _refuse_regressor(est: Any, name: str) -> Any:
+    """Refuse an estimator that declares itself a regressor (its predictions are not labels),
+    or one scikit-learn cannot use (no estimator tags: it does not inherit ``BaseEstimator``)."""
+    from sklearn.utils import get_tags
+
+    try:
+        get_tags(est)
+    except Exception:  # noqa: BLE001 - any failure means sklearn's pipeline will fail later
+        raise LearnerError(f"{name!r} is not a scikit-learn estimator; derive it from "
+                           "sklearn.base.BaseEstimator and ClassifierMixin") from None  # fmt: skip
+    try:
+        kind = is_regressor(est) or getattr(est, "_estimator_type", None) == "regressor"
+    except Exception:  # noqa: BLE001 - a foreign estimator without sklearn tags
+        kind = False
+    if kind:
+        raise LearnerError(f"{name!r} is a regressor, not a classifier; choose a binary classifier")
     return est
 
 
