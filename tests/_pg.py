@@ -4,7 +4,10 @@
 temporary directory, listening on a free port of 127.0.0.1 only (no Unix socket
 outside that directory), with password authentication. ``pg_url`` creates a new
 database per test and yields its SQLAlchemy/optuna URL
-``postgresql+psycopg2://trustlab:PASSWORD@127.0.0.1:PORT/NAME``. PostgreSQL refuses to run
+``postgresql+psycopg2://trustlab:PASSWORD@127.0.0.1:PORT/NAME`` (for tests that
+hand it to optuna directly); ``pg_readme_url`` yields the README's form
+``postgresql://trustlab:PASSWORD@127.0.0.1:PORT/NAME``, which trustlab maps to the
+installed driver. PostgreSQL refuses to run
 as root, so as root the cluster belongs to the ``postgres`` system user (``runuser``).
 Tests skip with the reason when the binaries (Debian package ``postgresql``) or psycopg2
 are missing.
@@ -149,3 +152,11 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """URL of a new, empty database on :func:`pg_server` for this test."""
     return pg_server.create_database("t_" + uuid.uuid4().hex[:12])
+
+
+@pytest.fixture
+def pg_readme_url(pg_server: PgServer) -> str:
+    """A new, empty database's URL as the README writes it: ``postgresql://user:pass@host/db``."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    pg_server.create_database(name)
+    return pg_server.url(name, driver="postgresql")

@@ -6,6 +6,6 @@ from pathlib import Path
 # Helpers beside this file stay importable under --import-mode=importlib (appended: no shadowing).
 sys.path.append(str(Path(__file__).parent))
 
-from _pg import pg_server, pg_url  # noqa: E402
+from _pg import pg_readme_url, pg_server, pg_url  # noqa: E402
 
-__all__ = ["pg_server", "pg_url"]
+__all__ = ["pg_readme_url", "pg_server", "pg_url"]

@@ -145,3 +145,32 @@ def test_optuna_rdb_storage_two_processes_and_a_killed_one(pg_url: str) -> None:
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
     assert retries[0].params == stale.params, "the retry re-runs the lost trial's parameters"
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 12 + 2
+
+
+def test_the_readme_postgresql_url_works_with_the_installed_driver(pg_readme_url: str) -> None:
+    optuna = pytest.importorskip("optuna")
+    from trustlab.poisoning._storage import open_storage, storage_url
+
+    assert pg_readme_url.startswith("postgresql://")  # exactly the README's form
+    assert storage_url(pg_readme_url).startswith(("postgresql+psycopg2://", "postgresql+psycopg://"))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="readme", storage=open_storage(pg_readme_url))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    again = optuna.load_study(study_name="readme", storage=open_storage(pg_readme_url))
+    assert len(again.trials) == 3
+
+
+def test_no_error_message_shows_the_password(pg_server, pg_readme_url: str, tmp_path, capsys) -> None:
+    from trustlab._errors import ConfigError
+    from trustlab.cli import main
+    from trustlab.poisoning._storage import open_storage
+
+    wrong = pg_readme_url.replace(pg_server.password, "wrong-secret-4711")
+    missing_db = pg_readme_url.rsplit("/", 1)[0] + "/no_such_db"
+    for url, secret in ((wrong, "wrong-secret-4711"), (missing_db, pg_server.password)):
+        with pytest.raises(ConfigError) as exc:
+            open_storage(url)
+        assert secret not in str(exc.value) and "***" in str(exc.value), str(exc.value)
+        assert main(["worker", "--storage", url, "--study-name", "s"]) == 2
+        err = capsys.readouterr().err
+        assert secret not in err and len(err.strip().splitlines()) == 1, err

@@ -7,8 +7,12 @@ exit code 2. Programming errors (bugs) stay ordinary exceptions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+
+#: ``scheme://user:password@`` in any text; the password is group 2.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]*)(@)")
 
 
 class TrustlabError(Exception):
@@ -40,3 +44,12 @@ def check_choice(what: str, value: Any, options: Iterable[Any]) -> None:
     options = list(options)
     if value not in options:
         raise ConfigError(f"unknown {what} {value!r}; choose from {', '.join(map(str, options))}")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL replaced by ``***``.
+
+    Error messages and result files go through it, so a database URL given on
+    the command line never shows its password.
+    """
+    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}***{m.group(3)}", str(text))

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from trustlab._errors import redact
+
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, np.integer):
@@ -36,9 +38,11 @@ def _default(obj: Any) -> Any:
 
 
 def _clean(obj: Any) -> Any:
-    """Replace non-finite floats with None so the JSON stays standard."""
+    """Replace non-finite floats with None so the JSON stays standard; redact URL passwords."""
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
+    if isinstance(obj, str):
+        return redact(obj) if "://" in obj else obj
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

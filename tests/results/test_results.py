@@ -168,3 +168,14 @@ def test_ctrl_c_leaves_no_staging_folder(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "interrupted" in proc.stdout, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_never_contain_a_url_password(tmp_path):
+    from trustlab._io import write_json, write_run_json
+
+    url = "postgresql://alice:s3cret@db-host/trustlab"
+    write_json(tmp_path / "a.json", {"storage": url, "nested": [url]})
+    write_run_json(tmp_path, kind="poison", argv=["trustlab", "poison", "--storage", url], storage=url)
+    for name in ("a.json", "run.json"):
+        text = (tmp_path / name).read_text()
+        assert "s3cret" not in text and "postgresql://alice:***@db-host/trustlab" in text

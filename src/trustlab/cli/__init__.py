@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(console: Any, text: str) -> None:
-    console.print(" ".join(str(text).split()), markup=False, highlight=False, soft_wrap=True)
+    from trustlab._errors import redact
+
+    console.print(redact(" ".join(str(text).split())), markup=False, highlight=False, soft_wrap=True)
 
 
 def _interrupted() -> int:

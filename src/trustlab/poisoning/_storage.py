@@ -10,7 +10,27 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from trustlab._errors import ConfigError
+from trustlab._errors import ConfigError, redact
+
+
+def storage_url(url: str) -> str:
+    """A database URL with a driver that is installed.
+
+    SQLAlchemy 2.1 maps ``postgresql://`` (and ``postgres://``) to the psycopg 3
+    driver; when only psycopg2 is installed, the URL is mapped to
+    ``postgresql+psycopg2://`` so the README's form works as written. Other
+    URLs are returned unchanged.
+    """
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres"):
+        return url
+    if importlib.util.find_spec("psycopg") is not None:
+        return f"postgresql+psycopg://{rest}"
+    if importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
+    raise ConfigError(f"--storage {redact(url)} needs a PostgreSQL driver: pip install 'psycopg2-binary>=2.9'")
 
 
 @contextmanager
@@ -33,17 +53,28 @@ def open_storage(storage: Any) -> Any:
         return None
     if not isinstance(storage, str):
         return storage  # an optuna storage object
+    url = storage_url(storage)
     try:
         with quiet_experimental():
             return optuna.storages.RDBStorage(
-                storage,
+                url,
                 heartbeat_interval=5,
                 grace_period=20,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
             )
     except Exception as exc:  # bad URL, unreachable server, wrong credentials
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot open storage {storage!r}: {msg}") from None
+        password = _password(storage)
+        if password:
+            msg = msg.replace(password, "***")
+        raise ConfigError(f"cannot open storage {redact(storage)!r}: {redact(msg)}") from None
+
+
+def _password(url: str) -> str:
+    """The password of ``scheme://user:password@host/...`` (empty if none)."""
+    netloc = url.partition("://")[2].split("/", 1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    return userinfo.partition(":")[2] if userinfo else ""
 
 
 def counted_trials(study: optuna.Study) -> int:
