@@ -89,3 +89,29 @@ def test_scan_rejects_bad_options(infected, digits_split):
         neural_cleanse(infected.model, val.images, n_classes=10, candidates=[3])
     with pytest.raises(ConfigError, match="steps"):
         neural_cleanse(infected.model, val.images, n_classes=10, steps=0)
+
+
+def test_elimination_keeps_the_obvious_outlier(infected, infected_scan, digits_split, scan_options):
+    """K-Arm-style elimination stops non-outliers early but runs the target to the end."""
+    val = digits_split.val
+    kw = {**scan_options, "early_stop": False, "seed": 0}
+    full = neural_cleanse(infected.model, val.images, val.labels, n_classes=10, **kw)
+    fast = neural_cleanse(infected.model, val.images, val.labels, n_classes=10, eliminate=True,
+                          warmup=5, **kw)  # fmt: skip
+    i = fast.labels.index(TARGET)
+    assert fast.flagged == full.flagged == [TARGET]
+    assert not fast.eliminated[i] and fast.steps[i] == kw["steps"]  # the outlier ran in full
+    assert fast.eliminated.sum() >= 5  # most labels stopped early ...
+    assert fast.steps.sum() < 0.8 * full.steps.sum()  # ... which saves work
+    assert (fast.steps[fast.eliminated] < kw["steps"]).all()
+    # a stopped label keeps its best mask: its norm is the full scan's norm at that step
+    j = int(np.flatnonzero(fast.eliminated)[0])
+    assert fast.l1_norms[j] == pytest.approx(full.norm_history[fast.steps[j] - 1, j], rel=0.05)
+    assert fast.to_json()["labels"][str(fast.labels[j])]["eliminated"] is True
+    assert full.eliminated.sum() == 0 and full.config["eliminate"] is False
+
+
+def test_elimination_bad_options(infected, digits_split):
+    val = digits_split.val
+    with pytest.raises(ConfigError, match="warmup"):
+        neural_cleanse(infected.model, val.images, n_classes=10, eliminate=True, warmup=0)
