@@ -178,5 +178,6 @@ def test_demo_runs_end_to_end(monkeypatch, mixed_csv, tmp_path):
     monkeypatch.setattr(common, "load_builtin", small_builtin)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--trials", "4"]) == 0
-    for part, name in (("audit", "audit.json"), ("massaging", "mitigate.json"), ("poison", "summary.json")):
+    for part, name in (("audit", "audit.json"), ("massaging", "mitigate.json"), ("poison", "summary.json"),
+                       ("frontier", "frontier.json")):  # fmt: skip
         assert (out / part / name).exists() and (out / part / "report.html").exists()

@@ -17,22 +17,23 @@ def demo_cmd(
     seed: int = typer.Option(0, "--seed"),
     overwrite: bool = OVERWRITE_OPT,
 ) -> None:
-    """Audit XGBoost on Adult/sex, repair it by massaging, then by 5% crafted rows (black box)."""
+    """Audit XGBoost on Adult/sex, repair it by massaging, by 5% crafted rows (black box), and draw the frontier."""
     import inspect
 
     from trustlab.cli._fairness import audit_cmd, mitigate_cmd
+    from trustlab.cli._frontier import frontier_cmd
     from trustlab.cli._poison import poison_cmd
 
-    for sub in ("audit", "massaging", "poison"):  # all three checked before any work
+    for sub in ("audit", "massaging", "poison", "frontier"):  # all four checked before any work
         check_out(out / sub, overwrite)
     common = {"dataset": "adult", "data": None, "target": None, "sensitive": "sex", "privileged": None,
               "positive": None, "seed": seed}  # fmt: skip
-    console.rule("1/3  fairness audit")
+    console.rule("1/4  fairness audit")
     audit_cmd(**common, learner="xgb", learner_jobs=None, out=out / "audit", overwrite=overwrite)
-    console.rule("2/3  massaging (Kamiran & Calders) vs baseline")
+    console.rule("2/4  massaging (Kamiran & Calders) vs baseline")
     mitigate_cmd(method="massaging", **common, learner="xgb", learner_jobs=None, out=out / "massaging",
                  overwrite=overwrite)  # fmt: skip
-    console.rule("3/3  constructive black-box poisoning: 5% added rows, learner untouched")
+    console.rule("3/4  constructive black-box poisoning: 5% added rows, learner untouched")
     poison_kw = {"learner": ["xgb"], "surrogate": "logreg", "steps": 60, "budget": 0.05, "budget_rows": None,
                  "metric": "statistical_parity", "space": "boundary", "trials": trials, "sampler": "tpe",
                  "objective": "constrained", "max_accuracy_loss": 0.01, "accuracy_bound": "upper",
@@ -40,4 +41,11 @@ def demo_cmd(
                  "study_name": None, "out": out / "poison", "overwrite": overwrite}  # fmt: skip
     params = inspect.signature(poison_cmd).parameters
     poison_cmd(**common, **{k: v for k, v in poison_kw.items() if k in params})
-    console.print(f"open {out}/poison/report.html (and audit/, massaging/) in a browser")
+    console.rule("4/4  the frontier: every repair and poisoning at 5% and 15% on the (accuracy, |SPD|) plane")
+    frontier_kw = {"learner": "xgb", "budgets": "0.05,0.15", "metric": "statistical_parity", "trials": min(trials, 10),
+                   "space": "boundary", "sampler": "tpe", "max_accuracy_loss": 0.01, "eg_bounds": "0.02",
+                   "eg_max_iter": 5, "n_jobs": 1, "learner_jobs": None, "out": out / "frontier",
+                   "overwrite": overwrite}  # fmt: skip
+    params = inspect.signature(frontier_cmd).parameters
+    frontier_cmd(**common, **{k: v for k, v in frontier_kw.items() if k in params})
+    console.print(f"open {out}/frontier/report.html (and audit/, massaging/, poison/) in a browser")
