@@ -395,7 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     stages = set(args.stages.split(","))
     load0 = [round(v, 1) for v in os.getloadavg()]
     t0 = time.perf_counter()
-    for m in clean + infected:
+    # interleaved by seed, so that a run cut short still has every trigger at the first seeds
+    by_seed = {(m.seed, i): m for i, m in enumerate(clean + infected)}
+    order = [by_seed[k] for k in sorted(by_seed)]
+    for m in order:
         if "train" in stages or "scan" in stages:
             m.train()
             if "scan" in stages:
@@ -413,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{u['asr_before']:.3f} -> {u['asr_after']:.4f}, loss {u['accuracy_loss_pp']:.2f} pp",
                       flush=True)  # fmt: skip
     if "elim" in stages:
-        for m in clean + infected:
+        for m in order:
             if "scan" in m.rec:
                 m.elim()
                 print(f"[{time.strftime('%H:%M:%S')}] {m.key}: elim flags {m.rec['elim']['flagged']} "

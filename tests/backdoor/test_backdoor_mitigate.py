@@ -68,6 +68,37 @@ def test_pruning_cuts_the_reversed_trigger(infected, infected_scan, digits_split
         prune_neurons(infected.model, val.images, val.labels, triggers=[rev], targets=[])
 
 
+def test_rounds_rescan_and_distillation(infected, infected_scan, digits_split, trigger):
+    """Two rounds: the second unlearns what a re-scan finds; distillation keeps clean accuracy."""
+    from trustlab.backdoor import accuracy, attack_success_rate
+
+    val, test = digits_split.val, digits_split.test
+    rev = infected_scan.trigger(TARGET)
+    kw = {"triggers": [rev], "targets": [TARGET], "epochs": 3, "seed": 0, "rescan_steps": 20}
+    one = unlearn(infected.model, val.images, val.labels, rounds=1, **kw)
+    two = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0, **kw)
+    assert one.details["rounds"] == 1 and one.details["rescans"] == []
+    assert two.details["rounds"] == 2 and two.details["distill"] == 1.0
+    (rescan,) = two.details["rescans"]
+    assert rescan["label"] == TARGET and rescan["first_l1_norm"] == pytest.approx(rev.l1_norm)
+    # the backdoor is gone after round one: the re-scan finds a large natural mask, not used
+    assert not rescan["used"] and rescan["l1_norm"] > 2 * rev.l1_norm
+    asr = {k: attack_success_rate(m.model, test.images, test.labels, trigger=trigger, target=TARGET)
+           for k, m in (("one", one), ("two", two))}  # fmt: skip
+    assert asr["two"] < infected.report["asr"] - 0.3
+    acc0 = accuracy(infected.model, test.images, test.labels)
+    assert accuracy(two.model, test.images, test.labels) >= acc0 - 0.05
+    again = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0, **kw)
+    for a, b in zip(two.model.state_dict().values(), again.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # same seed, same model
+    with pytest.raises(ConfigError, match="one target label per trigger"):
+        unlearn(infected.model, val.images, val.labels, triggers=[rev], rounds=2)
+    with pytest.raises(ConfigError, match="rounds"):
+        unlearn(infected.model, val.images, val.labels, triggers=[rev], rounds=0)
+    with pytest.raises(ConfigError, match="distill"):
+        unlearn(infected.model, val.images, val.labels, triggers=[rev], distill=-1)
+
+
 def test_mitigation_options_are_validated(infected, digits_split):
     val = digits_split.val
     for frac in (0.0, 1.0):

@@ -209,8 +209,8 @@ def mitigate(
     flagged = [int(v) for v in scan.flagged]
     triggers = [scan.trigger(lab) for lab in flagged]
     if method == "unlearn":
-        res = unlearn(model, split.val.images, split.val.labels, triggers=triggers, seed=seed,
-                      progress=progress, **options)  # fmt: skip
+        res = unlearn(model, split.val.images, split.val.labels, triggers=triggers,
+                      targets=flagged, seed=seed, progress=progress, **options)  # fmt: skip
     elif method == "prune":
         res = prune_neurons(model, split.val.images, split.val.labels, triggers=triggers,
                             targets=flagged, **options)  # fmt: skip
