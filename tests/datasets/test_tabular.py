@@ -156,3 +156,77 @@ def test_load_frame_validates_like_csv():
     frame = pd.DataFrame({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"], "y": [0, 1, 0, 1]})
     ds = load_frame(frame, target="y", sensitive="g", privileged="a")
     assert len(ds) == 4 and ds.integer == ["x"]
+
+
+def _loans(tmp_path, n=120):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=n), "sex": rng.choice(["F", "M"], n),
+                       "race": rng.choice(["A", "B", "C"], n),
+                       "outcome": rng.choice(["rejected", "granted"], n)})  # fmt: skip
+    path = tmp_path / "loans.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def test_csv_records_why_labels_and_groups_were_chosen_and_decodes_labels(tmp_path):
+    import numpy as np
+
+    from trustlab.datasets import load_csv
+
+    path, df = _loans(tmp_path)
+    ds = load_csv(path, target="outcome", sensitive="sex")
+    assert ds.label_values == ("granted", "rejected") and ds.positive_label == "rejected"
+    assert "sorts last" in ds.rules["positive"] and "give --positive" in ds.rules["positive"]
+    assert "most frequent" in ds.rules["privileged:sex"]
+    assert list(ds.decode_labels(ds.y)) == list(df["outcome"])  # back to the user's own values
+    given = load_csv(path, target="outcome", sensitive="sex", positive="granted", privileged="F")
+    assert given.rules == {"positive": "given (--positive)", "privileged:sex": "given (--privileged)"}
+    assert list(given.decode_labels(np.array([1, 0]))) == ["granted", "rejected"]
+    ints_path = tmp_path / "ints.csv"
+    df.assign(outcome=(df.outcome == "granted").astype(int)).to_csv(ints_path, index=False)
+    ints = load_csv(ints_path, target="outcome", sensitive="sex")
+    assert ints.label_values == (0, 1) and isinstance(ints.decode_labels([1])[0], int)
+
+
+def test_intersection_and_privileged_override(tmp_path):
+    from trustlab._errors import DataError
+    from trustlab.datasets import load_csv
+
+    path, df = _loans(tmp_path)
+    ds = load_csv(path, target="outcome", sensitive=["sex", "race"], privileged=["M", "A"])
+    both, name = ds.with_intersection(["sex", "race"])
+    assert name == "sex,race" and both.privileged[name] == "M & A"
+    assert "combination" in both.rules[f"privileged:{name}"]
+    assert set(both.groups(name)) == {f"{s} & {r}" for s in "FM" for r in "ABC"}
+    given, _ = ds.with_intersection(["sex", "race"], "F,C")
+    assert given.privileged[name] == "F & C" and given.rules[f"privileged:{name}"] == "given (--privileged)"
+    with pytest.raises(DataError, match="does not occur"):
+        ds.with_intersection(["sex", "race"], "X,Y")
+    with pytest.raises(DataError, match="two or more different"):
+        ds.with_intersection(["sex", "sex"])
+    assert ds.with_privileged("race", "C").privileged["race"] == "C"
+    with pytest.raises(DataError, match="does not occur"):
+        ds.with_privileged("race", "Z")
+
+
+def test_too_small_inputs_and_groups_are_refused(tmp_path):
+    from trustlab._errors import DataError
+    from trustlab.datasets import MIN_SPLIT_ROWS, check_splittable, load_csv, split_dataset
+
+    path, df = _loans(tmp_path)
+    ds = load_csv(path, target="outcome", sensitive="race")
+    small = ds.subset(list(range(MIN_SPLIT_ROWS - 1)))
+    with pytest.raises(DataError, match=f"at least {MIN_SPLIT_ROWS}"):
+        split_dataset(small)
+    one_label = ds.subset([i for i in range(len(ds)) if ds.y[i] == 1][:60] + [i for i in range(len(ds))
+                                                                               if ds.y[i] == 0][:3])  # fmt: skip
+    with pytest.raises(DataError, match="at least 5 of each label"):
+        check_splittable(one_label)
+    rare = ds.subset([i for i in range(len(ds)) if ds.sensitive["race"][i] != "C"][:80]
+                     + [i for i in range(len(ds)) if ds.sensitive["race"][i] == "C"][:4])  # fmt: skip
+    rare.with_privileged("race", "A").check_groups("race")  # C is part of the unprivileged side
+    with pytest.raises(DataError, match="has 4 rows; at least 10"):
+        rare.with_privileged("race", "C").check_groups("race")

@@ -110,3 +110,23 @@ def test_massaging_reduces_parity_gap_on_adult_like_data():
     mp = m.fit(X, y, sensitive_features=s).predict(X)
     gap = lambda p: p[g].mean() - p[~g].mean()  # noqa: E731
     assert gap(mp) < gap(base) - 0.05
+
+
+def test_exponentiated_gradient_reports_progress_and_counts_its_trainings(german_split):
+    calls = []
+    out = run_mitigation("exponentiated-gradient", german_split, learner="logreg", sensitive="sex", seed=0,
+                         progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls and [d for d, _ in calls] == list(range(1, len(calls) + 1))
+    assert all(d <= t for d, t in calls)
+    assert out["trainings"] == 1 + len(calls)  # the baseline and every model the reduction fit
+    assert set(out["validation"]) == {"baseline", "mitigated"}
+
+
+def test_mitigation_document_validates(german_split):
+    from trustlab.fairness import mitigation_document
+    from trustlab.results import validate_result
+
+    doc = mitigation_document("massaging", german_split, learner="logreg", sensitive="sex", seed=0)
+    validate_result(doc)
+    assert doc["method"] == "massaging" and doc["cost"]["trainings"] == 3
+    assert doc["details"]["changes"]["rows_relabelled"] > 0

@@ -77,3 +77,34 @@ def test_unseen_category_does_not_crash(frame):
     model = make_learner("rf", categorical=["cat"], numeric=["num"]).fit(X, y)
     new = pd.DataFrame({"num": [0.0], "cat": ["zzz"]})
     assert model.predict(new).shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("sklearn.linear_model:LinearRegression", "is a regressor"),
+        ("sklearn.ensemble:RandomForestRegressor", "is a regressor"),
+        ("sklearn.preprocessing:StandardScaler", r"no predict\(\) method"),
+    ],
+)
+def test_non_classifiers_are_refused_before_any_fit(spec, message):
+    from trustlab._errors import LearnerError
+    from trustlab.learners import make_estimator
+
+    with pytest.raises(LearnerError, match=message):
+        make_estimator(spec)
+
+
+def test_an_estimator_sklearn_cannot_use_is_refused():
+    from trustlab._errors import LearnerError
+    from trustlab.learners import make_estimator
+
+    class Plain:
+        def fit(self, X, y):
+            return self
+
+        def predict(self, X):
+            return X
+
+    with pytest.raises(LearnerError, match="not a scikit-learn estimator"):
+        make_estimator(Plain())

@@ -45,7 +45,8 @@ def datasets_cmd() -> None:
         table.add_column(col)
     for name, loader in TABULAR.items():
         try:
-            s = loader().summary()
+            with console.status(f"loading {name}"):
+                s = loader().summary()
         except Exception as exc:  # noqa: BLE001 - show every dataset, say what is missing
             table.add_row(name, "-", "-", "-", f"unavailable: {exc}")
             continue

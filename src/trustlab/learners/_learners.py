@@ -120,7 +120,11 @@ def make_estimator(spec: str | BaseEstimator, *, random_state: int | None = 0,
     if not isinstance(spec, str):
         if not (hasattr(spec, "fit") and hasattr(spec, "predict")):
             raise LearnerError(f"{type(spec).__name__} has no fit/predict; it is not an estimator")
-        return _refuse_regressor(clone(spec), type(spec).__name__)
+        _refuse_regressor(spec, type(spec).__name__)
+        try:
+            return clone(spec)
+        except TypeError as exc:
+            raise LearnerError(f"{type(spec).__name__} cannot be cloned: {exc}".splitlines()[0]) from None
     kwargs: dict[str, Any] = {}
     if spec in LEARNERS:
         if random_state is not None:
