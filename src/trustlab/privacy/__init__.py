@@ -37,6 +37,13 @@ from trustlab.privacy._classic import (
     ShadowModelAttack,
 )
 from trustlab.privacy._defences import DEFENCES, Defence, parse_defence, restrict_output
+from trustlab.privacy._dpaudit import METHOD as DP_AUDIT_METHOD
+from trustlab.privacy._dpaudit import (
+    audit_scores,
+    clopper_pearson_upper,
+    dp_audit,
+    epsilon_lower_bound,
+)
 from trustlab.privacy._interface import (
     ATTACK_GROUPS,
     ATTACK_REGISTRY,
@@ -56,7 +63,13 @@ from trustlab.privacy._metrics import (
     tpr_at_fpr,
 )
 from trustlab.privacy._models import BlackBox, TorchMLPClassifier, group_penalty, hidden_layers
-from trustlab.privacy._pairs import FAIR_METHODS, PairSpec, check_fair_method
+from trustlab.privacy._pairs import (
+    FAIR_METHODS,
+    REPAIRS,
+    GroupThresholds,
+    PairSpec,
+    check_fair_method,
+)
 from trustlab.privacy._risk import RISK_COLUMNS, plot_risk, risk_table, write_risk
 from trustlab.privacy._rmia import RMIA, RMIAOffline, rmia_marginal, rmia_scores
 
@@ -87,7 +100,10 @@ __all__ = [
     "rmia_scores",
     "DEFENCES",
     "FAIR_METHODS",
+    "DP_AUDIT_METHOD",
     "FPR_POINTS",
+    "REPAIRS",
+    "GroupThresholds",
     "SCORE_ATTACKS",
     "AuditResult",
     "BlackBox",
@@ -98,7 +114,11 @@ __all__ = [
     "TorchMLPClassifier",
     "attack_metrics",
     "best_threshold",
+    "audit_scores",
     "check_fair_method",
+    "clopper_pearson_upper",
+    "dp_audit",
+    "epsilon_lower_bound",
     "evaluate_utility",
     "fdmia_features",
     "group_penalty",

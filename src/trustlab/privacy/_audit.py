@@ -244,7 +244,7 @@ def privacy_audit(
     opts = _attack_opts(attack_list, attack_options, global_variance, shadows)
     members, nonmembers, pool = _check_indices(len(ds), members, nonmembers, shadow_pool)
     priv = ds.privileged[sensitive]
-    spec = spec.with_privileged(priv)
+    spec = spec.with_privileged(priv, sensitive)
     rng = np.random.default_rng(seed)
 
     # balanced evaluation set

@@ -1,16 +1,23 @@
-"""Biased / fair model pairs trained on the same member set.
+"""Biased / fair model pairs trained on the same member set: the privacy price of a repair.
 
-Three ways to get the fair twin of a biased model:
+Ways to get the fair (repaired) twin of the original model, all with
+trustlab's own repairs:
 
 - ``penalty`` (torch MLP only): the same network trained with cross-entropy
   plus ``fairness_weight`` times the L2 distance between the groups' mean
   softmax outputs per batch; the biased model is the same recipe with
   weight 0.
+- ``massaging`` / ``reweighing``: :class:`trustlab.fairness.MassagingClassifier`
+  (labels repaired, ranked by a logistic regression) and
+  :class:`trustlab.fairness.ReweighingClassifier` (Kamiran & Calders).
 - ``exponentiated-gradient``: fairlearn's ``ExponentiatedGradient`` with a
-  demographic-parity constraint around the default learner.
-- ``poisoning``: the default learner refit on the member data augmented by
-  :class:`trustlab.poisoning.FairnessPoisoner` (constructive poisoning: the
-  "privacy price of a fairness repair").
+  demographic-parity constraint around the original learner.
+- ``threshold-optimizer``: fairlearn's ``ThresholdOptimizer`` (demographic
+  parity) post-processing the original model's scores; fit on the members
+  (the owner's only data here), it reads the sensitive column from the rows.
+  Needs a learner with ``predict_proba``.
+- ``poisoning``: the original learner refit on the member data augmented by
+  :class:`trustlab.poisoning.FairnessPoisoner` (constructive poisoning).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from sklearn.base import clone
 from trustlab._errors import ConfigError, check_choice
 from trustlab.privacy._models import TorchMLPClassifier
 
-FAIR_METHODS = ("penalty", "exponentiated-gradient", "poisoning")
+FAIR_METHODS = ("penalty", "massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer", "poisoning")
+#: The repairs of ``--repair`` (every fair method but the MLP's own penalty).
+REPAIRS = FAIR_METHODS[1:]
 
 
 def poison_rows(poisoner: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -35,12 +44,57 @@ def poison_rows(poisoner: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
             poisoner.poison_[label].to_numpy().astype(int), np.asarray(poisoner.poison_sensitive_).astype(str))
 
 
-def check_fair_method(method: str, model: str) -> str:
-    """Validate ``--fair-method`` against ``--model``."""
-    check_choice("fair method", method, FAIR_METHODS)
+class GroupThresholds:
+    """A fitted fairlearn ``ThresholdOptimizer`` that reads the group from the rows' sensitive column.
+
+    Parameters
+    ----------
+    optimizer : fairlearn.postprocessing.ThresholdOptimizer
+        Fitted, on binary groups (privileged / unprivileged).
+    column : str
+        Sensitive column of the rows.
+    privileged : str
+    """
+
+    def __init__(self, optimizer: Any, column: str, privileged: str) -> None:
+        self.optimizer, self.column, self.privileged = optimizer, column, privileged
+        self.classes_ = np.array([0, 1])
+
+    def _groups(self, X: pd.DataFrame) -> Any:
+        from trustlab.fairness import binary_groups
+
+        return binary_groups(X[self.column].astype(str), self.privileged)
+
+    def _pmf_predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities of the randomized post-processed classifier (what :class:`BlackBox` reads)."""
+        return self.optimizer._pmf_predict(X, sensitive_features=self._groups(X))
+
+    def predict(self, X: pd.DataFrame, random_state: int | None = 0) -> np.ndarray:
+        """The randomized labels the deployed model gives."""
+        return np.asarray(self.optimizer.predict(X, sensitive_features=self._groups(X),
+                                                 random_state=random_state)).astype(int)  # fmt: skip
+
+
+def check_fair_method(method: str, model: str, *, what: str = "fair method") -> str:
+    """Validate ``--fair-method`` / ``--repair`` against ``--learner``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown method, the penalty on another learner than the MLP, or
+        the threshold optimizer on a learner without scores (``predict_proba``).
+    """
+    check_choice(what, method, FAIR_METHODS)
     if method == "penalty" and model != "mlp":
-        raise ConfigError("--fair-method penalty trains the torch MLP; use --model mlp "
-                          "(or exponentiated-gradient / poisoning for other models)")  # fmt: skip
+        raise ConfigError("--fair-method penalty trains the torch MLP; use --learner mlp "
+                          "(or another repair for other learners)")  # fmt: skip
+    if method == "threshold-optimizer" and model != "mlp":
+        from trustlab.learners import make_estimator
+
+        est = make_estimator(model)
+        if not hasattr(est, "predict_proba"):
+            raise ConfigError(f"threshold-optimizer post-processes scores, but learner {model!r} has no "
+                              "predict_proba; choose a learner with scores or another repair")  # fmt: skip
     return method
 
 
@@ -60,6 +114,8 @@ class PairSpec:
         Column kinds of the raw data.
     privileged : str
         Privileged value of the sensitive attribute.
+    sensitive : str
+        Sensitive column (read from the rows by ``threshold-optimizer``).
     mlp : dict
         Keyword arguments of :class:`TorchMLPClassifier` (hidden, lr, epochs, batch_size).
     dp_epsilon, dp_delta : float
@@ -76,6 +132,7 @@ class PairSpec:
     categorical: list[str] = field(default_factory=list)
     numeric: list[str] = field(default_factory=list)
     privileged: str = ""
+    sensitive: str = ""
     mlp: dict[str, Any] = field(default_factory=dict)
     dp_epsilon: float | None = None
     dp_delta: float = 1e-5
@@ -90,10 +147,12 @@ class PairSpec:
             if not self.dp_epsilon > 0:
                 raise ConfigError(f"--epsilon must be > 0, got {self.dp_epsilon}")
             if self.model != "mlp":
-                raise ConfigError("DP-SGD trains the torch MLP; use --model mlp with --defence dpsgd")
+                raise ConfigError("DP-SGD trains the torch MLP; use --learner mlp with --defence dpsgd")
+            if self.fair_method == "reweighing":
+                raise ConfigError("reweighing trains with sample weights, which DP-SGD cannot take")
 
-    def with_privileged(self, privileged: Any) -> PairSpec:
-        return replace(self, privileged=str(privileged))
+    def with_privileged(self, privileged: Any, sensitive: str | None = None) -> PairSpec:
+        return replace(self, privileged=str(privileged), sensitive=self.sensitive if sensitive is None else sensitive)
 
     def base_estimator(self, seed: int, *, fairness_weight: float = 0.0, progress: bool = False) -> Any:
         """The unfitted biased learner (or the penalised MLP when ``fairness_weight > 0``)."""
@@ -147,6 +206,32 @@ class PairSpec:
         if self.fair_method == "penalty":
             fair = self.base_estimator(seed, fairness_weight=self.fairness_weight, progress=progress)
             fair.fit(X, y, sensitive_features=s)
+        elif self.fair_method in ("massaging", "reweighing"):
+            from trustlab.fairness import MassagingClassifier, ReweighingClassifier
+            from trustlab.learners import make_learner
+
+            if self.fair_method == "massaging":
+                ranker = make_learner("logreg", categorical=list(self.categorical), numeric=list(self.numeric))
+                fair = MassagingClassifier(self.base_estimator(seed), privileged=self.privileged, ranker=ranker)
+                fair.fit(X, y, sensitive_features=s)
+                info["rows_relabelled"] = int(fair.n_relabelled_)
+            else:
+                fair = ReweighingClassifier(self.base_estimator(seed), privileged=self.privileged, random_state=seed)
+                fair.fit(X, y, sensitive_features=s)
+                info["resampled"] = bool(fair.resampled_)
+        elif self.fair_method == "threshold-optimizer":
+            from fairlearn.postprocessing import ThresholdOptimizer
+
+            from trustlab.fairness import binary_groups
+
+            if self.sensitive not in X.columns:
+                raise ConfigError(f"threshold-optimizer reads the group from the rows, but column {self.sensitive!r} "
+                                  "is not among the model's inputs")  # fmt: skip
+            opt = ThresholdOptimizer(estimator=biased, constraints="demographic_parity", prefit=True,
+                                     predict_method="predict_proba")  # fmt: skip
+            opt.fit(X, y, sensitive_features=binary_groups(s, self.privileged))
+            fair = GroupThresholds(opt, self.sensitive, self.privileged)
+            info["fit_on"] = "members (the owner's training rows)"
         elif self.fair_method == "exponentiated-gradient":
             from fairlearn.reductions import DemographicParity, ExponentiatedGradient
 
