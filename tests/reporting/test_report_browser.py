@@ -194,6 +194,32 @@ def _check_page(browser: Browser, html: Path, shot: Path) -> dict[str, Any]:
     return {"images": images, "page": page, "errors": browser.errors(session)}
 
 
+def _document() -> dict[str, Any]:
+    """A result document (schema 1.0) with a three-valued attribute, rendered generically."""
+    from trustlab.results import result_document
+
+    def block(spd: float) -> dict[str, Any]:
+        g = {"n": 40, "selection_rate": 0.4, "accuracy": 0.8, "tpr": 0.7, "fpr": 0.1, "fnr": 0.3}
+        return {"overall": {"accuracy": 0.8, "balanced_accuracy": 0.75},
+                "fairness": {"statistical_parity_difference": spd, "disparate_impact": 1 - spd,
+                             "equalized_odds_difference": abs(spd), "equal_opportunity_difference": spd,
+                             "fpr_difference": spd, "fnr_difference": -spd},
+                "by_group": {"a": g, "not a": g},
+                "groups": {"reference": "a", "by_value": {"a": g, "b": g, "c": dict(g, n=12)},
+                           "worst_pair": {"selection_rate": {"gap": 0.1, "groups": ["a", "c"]}}},
+                "warnings": ["group 'c' has 12 rows here (fewer than 30): its rates are unreliable"]}  # fmt: skip
+
+    return result_document(
+        "mitigate", seed=0, positive={"value": "1", "rule": "given (--positive)"},
+        privileged={"attribute": "g", "value": "a", "rule": "given (--privileged)"},
+        data={"dataset": "d", "sensitive": "g", "n_train": 100, "n_val": 30, "n_test": 50},
+        cost={"wall_seconds": 3.0, "trainings": 3}, method="massaging",
+        arms={"baseline": {"validation": block(0.2), "test": block(0.2)},
+              "intervention": {"validation": block(0.05), "test": block(0.04)}},
+        details={"method": "massaging", "changes": {"rows_relabelled": 12}},
+    )  # fmt: skip
+
+
 def test_reports_render_in_chromium(browser: Browser, tmp_path: Path, mitigate_dir: Path) -> None:
     from _report_folders import POISON, PRIVACY, SCAN
 
@@ -203,6 +229,7 @@ def test_reports_render_in_chromium(browser: Browser, tmp_path: Path, mitigate_d
         make_folder(tmp_path / "privacy", "privacy", {"summary.json": PRIVACY}, pngs=1),
         make_folder(tmp_path / "scan", "backdoor-scan", {"scan.json": SCAN}, pngs=1),
         make_folder(tmp_path / "other", "something-new", {"x.json": {"a": {"b": [1, 2]}}}, pngs=0),
+        make_folder(tmp_path / "document", "mitigate", {"mitigate.json": _document()}, pngs=1),
     ]
     for folder in folders:
         html = write_report(folder)

@@ -179,3 +179,12 @@ def test_written_files_never_contain_a_url_password(tmp_path):
     for name in ("a.json", "run.json"):
         text = (tmp_path / name).read_text()
         assert "s3cret" not in text and "postgresql://alice:***@db-host/trustlab" in text
+
+
+def test_block_warnings_are_collected_once_with_where_they_apply():
+    warned = dict(_block(), warnings=["group 'c' has 12 rows here"])
+    doc = _doc(arms={"baseline": {"test": warned, "validation": dict(warned)},
+                     "intervention": {"test": _block()}}, warnings=["given by the command"])  # fmt: skip
+    assert doc["warnings"] == ["given by the command",
+                               "group 'c' has 12 rows here (baseline/test, baseline/validation)"]  # fmt: skip
+    validate_result(doc)

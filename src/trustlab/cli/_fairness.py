@@ -83,6 +83,15 @@ def _group_table(block: dict[str, Any], title: str) -> Any:
     return table
 
 
+def _print_worst_pairs(doc: dict[str, Any]) -> None:
+    """For an attribute with three or more values: each arm's widest selection-rate gap on the test split."""
+    for arm, parts in doc["arms"].items():
+        worst = parts.get("test", {}).get("groups", {}).get("worst_pair", {}).get("selection_rate")
+        if worst and worst["groups"]:
+            console.print(f"{arm}: widest selection-rate gap between two groups {fmt_value(worst['gap'])} "
+                          f"({worst['groups'][0]} vs {worst['groups'][1]})", markup=False, highlight=False)  # fmt: skip
+
+
 def _print_warnings(doc: dict[str, Any]) -> None:
     for w in doc["warnings"]:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
@@ -129,10 +138,7 @@ def audit_cmd(
                   f"balanced accuracy {fmt_value(overall['balanced_accuracy'])}")  # fmt: skip
     for k in FAIRNESS_KEYS:
         console.print(f"{k:32s} {fmt_value(test['fairness'][k], signed=k in _SIGNED)}")
-    worst = test.get("groups", {}).get("worst_pair", {}).get("selection_rate")
-    if worst and worst["groups"]:
-        console.print(f"worst pair of groups (selection rate): {worst['groups'][0]} vs {worst['groups'][1]}, "
-                      f"gap {fmt_value(worst['gap'])}", markup=False, highlight=False)  # fmt: skip
+    _print_worst_pairs(doc)
     _print_warnings(doc)
     from trustlab.results import staged_output
 
@@ -208,6 +214,7 @@ def mitigate_cmd(
     console.print("changes: " + "; ".join(f"{k.replace('_', ' ')} {fmt_value(v) if isinstance(v, float) else v}"
                                           for k, v in changes.items() if not isinstance(v, dict)),
                   markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    _print_worst_pairs(doc)
     _print_warnings(doc)
     import pandas as pd
 

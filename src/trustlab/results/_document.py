@@ -86,12 +86,15 @@ def result_document(
     data = {"dataset": None, "sensitive": None, "n_train": None, "n_val": None, "n_test": None, **data}
     cost = {"wall_seconds": None, "trainings": None, "cores": os.cpu_count(), **cost}
     all_warnings = list(warnings or [])
+    where: dict[str, list[str]] = {}
     for arm, parts in arms.items():
         for part, block in (parts or {}).items():
             for w in (block or {}).get("warnings", []) if isinstance(block, dict) else []:
-                line = f"{arm}/{part}: {w}"
-                if line not in all_warnings:
-                    all_warnings.append(line)
+                where.setdefault(str(w), []).append(f"{arm}/{part}")
+    for w, places in where.items():  # one line per message, with every arm/part it applies to
+        line = f"{w} ({', '.join(places)})"
+        if line not in all_warnings:
+            all_warnings.append(line)
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
