@@ -281,3 +281,11 @@ def test_any_result_document_gets_sentence_arms_and_better_worse(tmp_path: Path)
     assert "Validation split (searched or fit on)" in page.tables
     assert "1 min 15 s" in html and "61" in html  # the cost from the document
     assert any(t and t[0][:2] == ["trial", "value"] for t in page.tables.values())  # details as a table
+
+
+def test_the_label_column_of_a_csv_is_shown_first(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "p", "poison", {}, pngs=0, target="hired")
+    (folder / "poison.csv").write_text("x,city,hired\n0.5,a,granted\n1.5,b,rejected\n")
+    write_report(folder)
+    table = _page(folder).tables["poison.csv"]
+    assert table[0] == ["hired", "x", "city"] and table[1] == ["granted", "0.5000", "a"]

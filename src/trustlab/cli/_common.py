@@ -185,6 +185,7 @@ def data_fields(ds: Dataset, sensitive: str, learner: Any, seed: int) -> dict[st
         "sensitive": sensitive,
         "privileged": ds.privileged[sensitive],
         "positive": str(ds.label_values[1]),
+        "target": ds.target,
         "learner": learner if isinstance(learner, str) else type(learner).__name__,
         "seed": seed,
     }

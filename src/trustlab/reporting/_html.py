@@ -87,15 +87,21 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24])
 
 
-def _read_csv(path: Path) -> Table:
+def _read_csv(path: Path, first: str | None = None) -> Table:
+    """A CSV file as a table; the column called ``first`` (the label column) is moved to the front."""
     with path.open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
+        order = list(range(len(header)))
+        if first in header:
+            i = header.index(first)
+            order = [i] + [j for j in order if j != i]
+        header = [header[j] for j in order]
         rows, n = [], 0
         for row in reader:
             n += 1
             if n <= MAX_CSV_ROWS:
-                rows.append([_csv_cell(x) for x in row])
+                rows.append([_csv_cell(row[j]) if j < len(row) else Cell("") for j in order])
     note = f"first {MAX_CSV_ROWS} of {n:,} rows" if n > MAX_CSV_ROWS else f"{n:,} rows"
     return Table(header, rows, path.name, note, row_header=False, cls="csv")
 
@@ -194,7 +200,7 @@ def build_context(folder: str | os.PathLike) -> dict[str, Any]:
     for p in files:
         if p.suffix.lower() == ".csv":
             try:
-                csvs.append(_read_csv(p))
+                csvs.append(_read_csv(p, run.get("target") if isinstance(run.get("target"), str) else None))
             except (OSError, UnicodeDecodeError, csv.Error) as exc:
                 notes.append(f"could not read {p.name}: {exc}")
 
