@@ -22,7 +22,7 @@ def cli_runs(tmp_path_factory):
     before = torch.get_num_threads()
     try:
         assert main(["backdoor", "scan", "--model", str(root / "m" / "model.pt"), *FAST_SCAN,
-                     "--threads", "1", "--out", str(root / "s")]) == 0  # fmt: skip
+                     "--threads", "1", "--references", "2", "--out", str(root / "s")]) == 0  # fmt: skip
     finally:
         torch.set_num_threads(before)
     return root
@@ -59,6 +59,13 @@ def test_scan_schema(cli_runs):
     assert isinstance(scan["flagged"], list) and scan["seconds"] > 0
     assert scan["scanned_on"] == "val" and scan["split_seed"] == 1  # split seed from model.json
     assert scan["threads"] == 1  # --threads 1
+    cal = scan["calibration"]
+    assert cal["references"] == 2 and len(cal["reference_l1_norms"]) == 2
+    assert len(cal["reference_seeds"]) == 2 and 1 not in cal["reference_seeds"]  # not the model's seed
+    assert set(cal["index"]) == set(scan["labels"]) and cal["threshold"] == 3.0
+    fpr = cal["false_positive_rate"]
+    assert 0 <= fpr["mad_rule_on_references"] <= 1 and 0 <= fpr["calibrated_rule_leave_one_out"] <= 1
+    assert scan["clean_size"] == 0.2 and scan["clean_images"] == 359
     for png in ("triggers.png", "norms.png"):
         assert (s / png).stat().st_size > 1000
     with np.load(s / "scan.npz") as f:
@@ -173,6 +180,8 @@ def test_scan_bad_model(tmp_path, capsys, cli_runs):
                   "mnist5k", "--steps", "1", "--no-progress", "--out", str(out)], out, "shape")  # fmt: skip
     _bad(capsys, ["backdoor", "scan", "--model", str(tmp_path / "none.pt"), *FAST_SCAN, "--out",
                   str(out)], out, "not found")  # fmt: skip
+    _bad(capsys, ["backdoor", "scan", "--model", str(cli_runs / "m" / "model.pt"), *FAST_SCAN,
+                  "--references", "0", "--out", str(out)], out, "--references must be >= 1")  # fmt: skip
 
 
 def test_unlearn_bad_input(tmp_path, capsys, cli_runs):
@@ -184,6 +193,8 @@ def test_unlearn_bad_input(tmp_path, capsys, cli_runs):
                   "digits", "--method", "magic", "--out", str(out)], out, "--method")  # fmt: skip
     _bad(capsys, ["backdoor", "unlearn", "--model", model, "--scan", str(cli_runs / "s"), "--data",
                   "digits", "--fraction", "1", "--out", str(out)], out, "--fraction")  # fmt: skip
+    _bad(capsys, ["backdoor", "unlearn", "--model", model, "--scan", str(cli_runs / "s"), "--data",
+                  "digits", "--rounds", "0", "--out", str(out)], out, "--rounds")  # fmt: skip
 
 
 def test_existing_output_untouched_on_error(tmp_path, capsys):

@@ -63,6 +63,7 @@ from trustlab.backdoor._workflow import (
     cleanse_from_arrays,
     defender_split,
     mitigate,
+    reference_norms,
     scan_model,
     train_model,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "poison",
     "predict",
     "prune_neurons",
+    "reference_norms",
     "save_model",
     "scan_model",
     "sig_trigger",

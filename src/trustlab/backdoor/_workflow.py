@@ -180,6 +180,45 @@ def scan_model(
     )  # fmt: skip
 
 
+def reference_norms(
+    split: ImageSplit,
+    *,
+    n: int,
+    seed: int = 0,
+    epochs: int = 10,
+    channels: tuple[int, int] = (16, 32),
+    hidden: int = 128,
+    progress: bool = False,
+    **scan_options: Any,
+) -> tuple[np.ndarray, list[int]]:
+    """Train ``n`` clean reference models and scan each like the model under test.
+
+    The references are trained on the clean training split (no poisoning)
+    with seeds ``seed + 1000 * (k + 1)`` and scanned on the defender's clean
+    set with ``scan_options``; their norms calibrate the detector (see
+    :func:`~trustlab.backdoor.calibrate`).
+
+    Returns
+    -------
+    norms : numpy.ndarray ``[n, n_classes]``
+    seeds : list of int
+
+    Raises
+    ------
+    ConfigError
+        ``n < 1``.
+    """
+    if int(n) < 1:
+        raise ConfigError(f"the calibrated detector needs at least one reference model, got {n}")
+    seeds = [int(seed) + 1000 * (k + 1) for k in range(int(n))]
+    rows = []
+    for s in seeds:
+        ref = train_model(split, epochs=epochs, channels=channels, hidden=hidden, seed=s,
+                          progress=progress)  # fmt: skip
+        rows.append(scan_model(ref.model, split, seed=s, progress=progress, **scan_options).l1_norms)
+    return np.array(rows), seeds
+
+
 def mitigate(
     model: nn.Module,
     split: ImageSplit,

@@ -107,7 +107,7 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
     with staged_output(out) as stage:
         save_model(res.model, stage, trigger=res.trigger, target=res.target,
                    extra={"dataset": split.train.name, "split_seed": seed,
-                          "clean_size": clean_size})  # fmt: skip
+                          "clean_size": clean_size, "epochs": epochs})  # fmt: skip
         res.report["clean_size"] = clean_size
         write_json(stage / "train.json", res.report)
         write_run_json(stage, kind="backdoor-train", dataset=split.train.name, seed=seed,
@@ -154,18 +154,36 @@ def train_cmd(
 
 def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches: int,
              batch_size: int, split_seed: int | None, seed: int, progress: bool,
-             threads: int | None = None) -> dict[str, Any]:  # fmt: skip
+             threads: int | None = None, references: int = 2,
+             eliminate: bool = False) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor scan``; returns ``scan.json``."""
-    from trustlab.backdoor import plot_norms, plot_triggers, scan_model, use_all_cores
+    from trustlab.backdoor import (
+        calibrate,
+        plot_norms,
+        plot_triggers,
+        reference_norms,
+        scan_model,
+        use_all_cores,
+    )
 
     t0 = time.perf_counter()
+    if references < 1:
+        raise ConfigError(f"--references must be >= 1 (clean reference models), got {references}")
     sseed, clean_size = _split_meta(model_path, split_seed)
     split = _split(data, sseed, clean_size)
     model, info = _load(model_path, split)
     threads = use_all_cores(threads)
-    result = scan_model(model, split, steps=steps, mini_batches=mini_batches,
-                        batch_size=batch_size, seed=seed, progress=progress)  # fmt: skip
+    options = {"steps": steps, "mini_batches": mini_batches, "batch_size": batch_size}
+    result = scan_model(model, split, seed=seed, progress=progress, eliminate=eliminate,
+                        **options)  # fmt: skip
+    arch = {k: info.meta[k] for k in ("channels", "hidden") if k in info.meta}
+    refs, ref_seeds = reference_norms(split, n=references, seed=sseed, progress=progress,
+                                      epochs=int(info.meta.get("epochs", 10)), **arch,
+                                      **options)  # fmt: skip
+    cal = calibrate(result.l1_norms, refs, labels=result.labels)
     report = result.to_json()
+    report["calibration"] = {**cal.to_json(), "reference_seeds": ref_seeds,
+                             "reference_training": "clean training split, same architecture"}  # fmt: skip
     report.update({"dataset": split.val.name, "split_seed": sseed, "scanned_on": "val",
                    "clean_size": clean_size, "clean_images": len(split.val),
                    "model": str(model_path), "threads": threads})  # fmt: skip
@@ -179,13 +197,19 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
                        scan_seconds=result.seconds, threads=threads, model=str(model_path))  # fmt: skip
         finish_report(stage)
     table = Table(title=f"Neural Cleanse ({result.seconds:.1f} s, {threads} threads)")
-    for col in ("label", "mask L1", "ASR (val)", "anomaly index", "flagged"):
+    for col in ("label", "mask L1", "ASR (val)", "MAD index", "MAD flag", "calibrated", "cal. flag"):
         table.add_column(col, justify="right")
     for i, lab in enumerate(result.labels):
         table.add_row(str(lab), f"{result.l1_norms[i]:.1f}", f"{result.asr[i]:.3f}",
-                      f"{result.anomaly_index[i]:.2f}", "yes" if lab in result.flagged else "")  # fmt: skip
+                      f"{result.anomaly_index[i]:.2f}", "yes" if lab in result.flagged else "",
+                      f"{cal.index[i]:.2f}", "yes" if lab in cal.flagged else "")  # fmt: skip
     console.print(table)
-    console.print(f"flagged: {result.flagged or 'none'}; wrote {out}/scan.json")
+    loo = cal.reference_calibrated_fpr
+    console.print(f"MAD rule flagged: {result.flagged or 'none'}; calibrated (>{cal.threshold:g}) "
+                  f"flagged: {cal.flagged or 'none'}; on the {references} clean reference model(s) "
+                  f"the MAD rule flags {cal.reference_mad_fpr:.0%}"
+                  + (f", the calibrated rule {loo:.0%} (leave-one-out)" if loo is not None else "")
+                  + f"; wrote {out}/scan.json")  # fmt: skip
     return report
 
 
@@ -199,13 +223,20 @@ def scan_cmd(
     batch_size: int = typer.Option(32, "--batch-size", help="Clean images per update (per label)."),
     split_seed: int = SPLIT_SEED_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the mask initialisation and batch order."),
+    references: int = typer.Option(
+        2, "--references",
+        help="Clean reference models (trained on the clean training split) that calibrate the "
+             "detector; >= 1."),
+    eliminate: bool = typer.Option(
+        False, "--eliminate/--no-eliminate",
+        help="Label elimination: stop optimising labels that are clearly not outliers."),
     progress: bool = PROGRESS_OPT,
     threads: int = THREADS_OPT,
 ) -> None:
-    """Neural Cleanse over all labels on the validation split; write scan.json and plots."""
+    """Neural Cleanse over all labels on the defender's clean set, calibrated on clean models."""
     run_scan(model_path=model, data=data, out=out, steps=steps, mini_batches=mini_batches,
              batch_size=batch_size, split_seed=split_seed, seed=seed, progress=progress,
-             threads=threads)  # fmt: skip
+             threads=threads, references=references, eliminate=eliminate)  # fmt: skip
 
 
 # ------------------------------------------------------------------ unlearn
@@ -230,7 +261,8 @@ def _read_scan(folder: Path):
 
 def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, method: str,
                 fraction: float, epochs: int, lr: float, split_seed: int | None, seed: int,
-                progress: bool, threads: int | None = None) -> dict[str, Any]:  # fmt: skip
+                progress: bool, threads: int | None = None, rounds: int = 2,
+                distill: float = 1.0) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor unlearn``; returns ``unlearn.json``."""
     from trustlab.backdoor import mitigate, save_model, use_all_cores
 
@@ -239,6 +271,8 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
         raise ConfigError(f"unknown --method {method!r}; choose unlearn or prune")
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"--fraction must be in (0, 1), got {fraction}")
+    if rounds < 1 or distill < 0:
+        raise ConfigError(f"--rounds must be >= 1 and --distill >= 0, got {rounds} and {distill}")
     sseed, clean_size = _split_meta(model_path, split_seed)
     split = _split(data, sseed, clean_size)
     model, info = _load(model_path, split)
@@ -247,7 +281,9 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
         raise DataError(f"the scan's masks {scan.masks.shape[1:]} do not match the data's images")
     threads = use_all_cores(threads)
     options: dict[str, Any] = (
-        {"fraction": fraction, "epochs": epochs, "lr": lr} if method == "unlearn" else {}
+        {"fraction": fraction, "epochs": epochs, "lr": lr, "rounds": rounds, "distill": distill}
+        if method == "unlearn"
+        else {}
     )
     res, report = mitigate(model, split, scan, method=method, trigger=info.trigger,
                            target=info.target, seed=seed, progress=progress, **options)  # fmt: skip
@@ -286,6 +322,12 @@ def unlearn_cmd(
     fraction: float = typer.Option(0.2, "--fraction", help="Share of clean images carrying a reversed trigger."),
     epochs: int = typer.Option(10, "--epochs", help="Fine-tuning epochs over the validation split."),
     lr: float = typer.Option(2e-3, "--lr", help="Fine-tuning learning rate (Adam)."),
+    rounds: int = typer.Option(2, "--rounds",
+                               help="Unlearning rounds; each after the first re-scans the flagged "
+                                    "labels and also unlearns what is left."),
+    distill: float = typer.Option(1.0, "--distill",
+                                  help="Weight of distillation to the original model on unstamped "
+                                       "images (0 = off)."),
     split_seed: int = SPLIT_SEED_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of the stamped subset and batch order."),
     progress: bool = PROGRESS_OPT,
@@ -294,7 +336,7 @@ def unlearn_cmd(
     """Remove the flagged backdoors; report clean accuracy and ASR before/after on the test split."""
     run_unlearn(model_path=model, scan_dir=scan, data=data, out=out, method=method,
                 fraction=fraction, epochs=epochs, lr=lr, split_seed=split_seed, seed=seed,
-                progress=progress, threads=threads)  # fmt: skip
+                progress=progress, threads=threads, rounds=rounds, distill=distill)  # fmt: skip
 
 
 # ------------------------------------------------------------------ demo
