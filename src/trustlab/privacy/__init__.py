@@ -70,6 +70,7 @@ from trustlab.privacy._pairs import (
     PairSpec,
     check_fair_method,
 )
+from trustlab.privacy._plots import write_plots
 from trustlab.privacy._risk import RISK_COLUMNS, plot_risk, risk_table, write_risk
 from trustlab.privacy._rmia import RMIA, RMIAOffline, rmia_marginal, rmia_scores
 
@@ -95,6 +96,7 @@ __all__ = [
     "plot_risk",
     "register_attack",
     "risk_table",
+    "write_plots",
     "write_risk",
     "rmia_marginal",
     "rmia_scores",
