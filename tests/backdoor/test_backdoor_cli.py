@@ -32,11 +32,22 @@ def _read(path):
     return json.loads(path.read_text())
 
 
+def _details(path, command):
+    """The ``details`` of a result document, after checking it against the shared schema."""
+    from trustlab.results import validate_result
+
+    doc = _read(path)
+    validate_result(doc)
+    assert doc["command"] == command and doc["arms"] == {}
+    assert doc["data"]["n_val"] > 0 and doc["data"]["n_test"] > 0
+    return doc["details"]
+
+
 def test_train_schema(cli_runs):
     m = cli_runs / "m"
     for name in ("model.pt", "model.json", "train.json", "run.json", "trigger.npz"):
         assert (m / name).is_file(), name
-    train = _read(m / "train.json")
+    train = _details(m / "train.json", "backdoor-train")
     assert set(train) >= {"clean_accuracy", "asr", "trigger", "target"}
     assert train["trigger"] == "square:2@bottom-right" and train["target"] == 3
     assert 0 <= train["asr"] <= 1 and 0 < train["clean_accuracy"] <= 1
@@ -50,7 +61,7 @@ def test_train_schema(cli_runs):
 
 def test_scan_schema(cli_runs):
     s = cli_runs / "s"
-    scan = _read(s / "scan.json")
+    scan = _details(s / "scan.json", "backdoor-scan")
     assert set(scan) >= {"labels", "anomaly_index", "flagged", "seconds"}
     assert sorted(scan["labels"], key=int) == [str(i) for i in range(10)]
     for entry in scan["labels"].values():
@@ -77,7 +88,7 @@ def test_unlearn_schema_with_a_flag(cli_runs, tmp_path, method):
     scan_dir = tmp_path / "scan"
     scan_dir.mkdir()
     scan = _read(cli_runs / "s" / "scan.json")
-    scan["flagged"] = [3]  # force a flag so that the mitigation path runs
+    scan["details"]["flagged"] = [3]  # force a flag so that the mitigation path runs
     (scan_dir / "scan.json").write_text(json.dumps(scan))
     (scan_dir / "scan.npz").write_bytes((cli_runs / "s" / "scan.npz").read_bytes())
     out = tmp_path / "u"
@@ -85,11 +96,11 @@ def test_unlearn_schema_with_a_flag(cli_runs, tmp_path, method):
                str(scan_dir), "--data", "digits", "--method", method, "--epochs", "2",
                "--no-progress", "--out", str(out)])  # fmt: skip
     assert rc == 0
-    rep = _read(out / "unlearn.json")
+    rep = _details(out / "unlearn.json", "backdoor-unlearn")
     for key in ("clean_accuracy_before", "clean_accuracy_after", "asr_before", "asr_after"):
         assert rep[key] is not None and 0 <= rep[key] <= 1
     assert rep["flagged"] == [3] and rep["method"] == method
-    assert rep["asr_before"] == pytest.approx(_read(cli_runs / "m" / "train.json")["asr"])
+    assert rep["asr_before"] == pytest.approx(_details(cli_runs / "m" / "train.json", "backdoor-train")["asr"])
     meta = _read(out / "model.json")
     assert meta["target"] == 3 and meta["mitigation"]["method"] == method
     assert (out / "model.pt").is_file() and _read(out / "run.json")["kind"] == "backdoor-unlearn"
@@ -99,14 +110,14 @@ def test_unlearn_nothing_flagged_keeps_model(cli_runs, tmp_path):
     scan_dir = tmp_path / "scan"
     scan_dir.mkdir()
     scan = _read(cli_runs / "s" / "scan.json")
-    scan["flagged"] = []
+    scan["details"]["flagged"] = []
     (scan_dir / "scan.json").write_text(json.dumps(scan))
     (scan_dir / "scan.npz").write_bytes((cli_runs / "s" / "scan.npz").read_bytes())
     out = tmp_path / "u"
     rc = main(["backdoor", "unlearn", "--model", str(cli_runs / "m" / "model.pt"), "--scan",
                str(scan_dir), "--data", "digits", "--no-progress", "--out", str(out)])  # fmt: skip
     assert rc == 0
-    rep = _read(out / "unlearn.json")
+    rep = _details(out / "unlearn.json", "backdoor-unlearn")
     assert rep["changed"] is False and rep["asr_after"] == rep["asr_before"]
     before = torch.load(cli_runs / "m" / "model.pt", weights_only=True)
     after = torch.load(out / "model.pt", weights_only=True)
@@ -117,7 +128,7 @@ def test_clean_training_and_unknown_trigger_fields(tmp_path):
     out = tmp_path / "c"
     assert main(["backdoor", "train", "--data", "digits", "--clean", "--epochs", "1",
                  "--no-progress", "--out", str(out)]) == 0  # fmt: skip
-    train = _read(out / "train.json")
+    train = _details(out / "train.json", "backdoor-train")
     assert train["asr"] is None and train["trigger"] is None and train["target"] is None
     assert _read(out / "model.json")["trigger"] is None
 
@@ -126,7 +137,7 @@ def test_clean_training_and_unknown_trigger_fields(tmp_path):
 def test_train_blend_and_sig_triggers(tmp_path, spec):
     out = tmp_path / "b"
     assert main(["backdoor", "train", *FAST_TRAIN, "--trigger", spec, "--out", str(out)]) == 0
-    train = _read(out / "train.json")
+    train = _details(out / "train.json", "backdoor-train")
     assert train["trigger"] == spec and 0 <= train["asr"] <= 1
     with np.load(out / "trigger.npz") as f:
         if spec.startswith("blend"):

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from trustlab._errors import ConfigError, DataError
-from trustlab._io import staged_output, write_json, write_run_json
 from trustlab.cli._app import app, console
 from trustlab.cli._common import finish_report
 
@@ -65,7 +63,23 @@ def _split_meta(model_path: Path, given: int | None) -> tuple[int, float]:
     return (seed if given is None else given), clean_size
 
 
-def _table(title: str, rows: dict[str, Any]) -> Table:
+def _document(command: str, split, *, seed: int, wall: float, trainings: int,
+              details: dict[str, Any], **extra: Any) -> dict[str, Any]:  # fmt: skip
+    """A result document (``trustlab.results``) for a backdoor command; numbers in ``details``."""
+    from trustlab.results import result_document
+
+    return result_document(
+        command, seed=seed, positive=None, privileged=None,
+        data={"dataset": split.train.name, "sensitive": None, "n_train": len(split.train),
+              "n_val": len(split.val), "n_test": len(split.test),
+              "n_val_is": "the defender's clean set (disjoint from the training data)"},
+        cost={"wall_seconds": wall, "trainings": trainings}, arms={}, details=details, **extra,
+    )  # fmt: skip
+
+
+def _table(title: str, rows: dict[str, Any]):
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -104,12 +118,17 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
     threads = use_all_cores(threads)
     res = train_model(split, trigger=trig, target=None if clean else target,
                       poison_rate=poison_rate, epochs=epochs, seed=seed, progress=progress)  # fmt: skip
+    from trustlab._io import write_run_json
+    from trustlab.results import staged_output, write_result
+
+    res.report["clean_size"] = clean_size
+    doc = _document("backdoor-train", split, seed=seed, wall=time.perf_counter() - t0, trainings=1,
+                    details=res.report)  # fmt: skip
     with staged_output(out) as stage:
         save_model(res.model, stage, trigger=res.trigger, target=res.target,
                    extra={"dataset": split.train.name, "split_seed": seed,
                           "clean_size": clean_size, "epochs": epochs})  # fmt: skip
-        res.report["clean_size"] = clean_size
-        write_json(stage / "train.json", res.report)
+        write_result(stage / "train.json", doc)
         write_run_json(stage, kind="backdoor-train", dataset=split.train.name, seed=seed,
                        wall_seconds=time.perf_counter() - t0, threads=threads,
                        trigger=res.report["trigger"], target=res.target)  # fmt: skip
@@ -187,8 +206,13 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
     report.update({"dataset": split.val.name, "split_seed": sseed, "scanned_on": "val",
                    "clean_size": clean_size, "clean_images": len(split.val),
                    "model": str(model_path), "threads": threads})  # fmt: skip
+    from trustlab._io import write_run_json
+    from trustlab.results import staged_output, write_result
+
+    doc = _document("backdoor-scan", split, seed=seed, wall=time.perf_counter() - t0,
+                    trainings=references, details=report)  # fmt: skip
     with staged_output(out) as stage:
-        write_json(stage / "scan.json", report)
+        write_result(stage / "scan.json", doc)
         result.save_arrays(stage / "scan.npz")
         plot_triggers(result, stage / "triggers.png")
         plot_norms(result, stage / "norms.png")
@@ -196,6 +220,8 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
                        split_seed=sseed, wall_seconds=time.perf_counter() - t0,
                        scan_seconds=result.seconds, threads=threads, model=str(model_path))  # fmt: skip
         finish_report(stage)
+    from rich.table import Table
+
     table = Table(title=f"Neural Cleanse ({result.seconds:.1f} s, {threads} threads)")
     for col in ("label", "mask L1", "ASR (val)", "MAD index", "MAD flag", "calibrated", "cal. flag"):
         table.add_column(col, justify="right")
@@ -250,6 +276,7 @@ def _read_scan(folder: Path):
         raise DataError(f"{folder} is not a scan output (needs scan.json and scan.npz)")
     try:
         scan = json.loads((folder / "scan.json").read_text())
+        scan = scan.get("details", scan) if "schema_version" in scan else scan
         flagged = [int(v) for v in scan["flagged"]]
         labels, masks, patterns = load_cleanse_arrays(folder / "scan.npz")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -290,6 +317,11 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
     report.update({"dataset": split.val.name, "split_seed": sseed, "model": str(model_path),
                    "scan": str(scan_dir), "clean_size": clean_size,
                    "clean_images": len(split.val)})  # fmt: skip
+    from trustlab._io import write_run_json
+    from trustlab.results import staged_output, write_result
+
+    doc = _document("backdoor-unlearn", split, seed=seed, wall=time.perf_counter() - t0,
+                    trainings=0, details=report, method=method)  # fmt: skip
     with staged_output(out) as stage:
         extra = {k: v for k, v in info.meta.items()
                  if k not in ("format", "trigger", "target", "trigger_file")}  # fmt: skip
@@ -297,7 +329,7 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
                                "changed": report["changed"]}  # fmt: skip
         extra["split_seed"] = sseed
         save_model(res.model, stage, trigger=info.trigger, target=info.target, extra=extra)
-        write_json(stage / "unlearn.json", report)
+        write_result(stage / "unlearn.json", doc)
         write_run_json(stage, kind="backdoor-unlearn", dataset=split.val.name, seed=seed,
                        split_seed=sseed, method=method, wall_seconds=time.perf_counter() - t0,
                        threads=threads, model=str(model_path), scan=str(scan_dir))  # fmt: skip
