@@ -346,7 +346,10 @@ def main() -> None:
                 run_cell(name, learner, seed, args, whitebox_only=True)
             if not args.whitebox_only:
                 for seed in args.seeds:
-                    run_cell(name, learner, seed, args)
+                    try:
+                        run_cell(name, learner, seed, args)
+                    except Exception as exc:  # noqa: BLE001 - log, go on; a rerun retries the missing cells
+                        print(f"FAILED {name}/{learner}/seed {seed}: {type(exc).__name__}: {exc}", flush=True)
     df = collect(args.space, args.trials)
     summary, md = summarise(df, args)
     RESULTS.mkdir(parents=True, exist_ok=True)
