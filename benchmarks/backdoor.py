@@ -150,7 +150,7 @@ class Model:
     def unlearn(self, flagged: list[int]) -> None:
         from trustlab.backdoor import cleanse_from_arrays, load_cleanse_arrays, mitigate
 
-        if self.target is None or self.rec.get("unlearn", {}).get("flagged") == flagged:
+        if self.target is None or "unlearn" in self.rec:
             return
         labels, masks, patterns = load_cleanse_arrays(self.art / "scan.npz")
         scan = cleanse_from_arrays(labels, masks, patterns, flagged)
@@ -398,30 +398,35 @@ def main(argv: list[str] | None = None) -> int:
     # interleaved by seed, so that a run cut short still has every trigger at the first seeds
     by_seed = {(m.seed, i): m for i, m in enumerate(clean + infected)}
     order = [by_seed[k] for k in sorted(by_seed)]
+    def log(m: Model, what: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {m.key}: {what}", flush=True)
+
+    # every stage of a model before the next model, so a run cut short leaves complete models
     for m in order:
         if "train" in stages or "scan" in stages:
             m.train()
             if "scan" in stages:
                 m.scan()
-            print(f"[{time.strftime('%H:%M:%S')}] {m.key}: acc {m.rec['train']['clean_accuracy']:.3f} "
-                  f"asr {m.rec['train']['asr']} flagged {m.rec.get('scan', {}).get('flagged')} "
-                  f"scan cpu {m.rec.get('scan', {}).get('cpu_seconds', 0):.0f}s", flush=True)  # fmt: skip
-    if "unlearn" in stages:
-        for m in infected:
-            if "scan" in m.rec:
-                cal = calibrated(m, clean, args.references)
-                m.unlearn(cal["flagged"] or list(m.rec["scan"]["flagged"]))
-                u = m.rec["unlearn"]
-                print(f"[{time.strftime('%H:%M:%S')}] {m.key}: unlearn {u['flagged']} asr "
-                      f"{u['asr_before']:.3f} -> {u['asr_after']:.4f}, loss {u['accuracy_loss_pp']:.2f} pp",
-                      flush=True)  # fmt: skip
-    if "elim" in stages:
-        for m in order:
-            if "scan" in m.rec:
-                m.elim()
-                print(f"[{time.strftime('%H:%M:%S')}] {m.key}: elim flags {m.rec['elim']['flagged']} "
-                      f"(full {m.rec['scan']['flagged']}) cpu {m.rec['elim']['cpu_seconds']:.0f}s "
-                      f"vs {m.rec['scan']['cpu_seconds']:.0f}s", flush=True)  # fmt: skip
+            log(m, f"acc {m.rec['train']['clean_accuracy']:.3f} asr {m.rec['train']['asr']} "
+                   f"flagged {m.rec.get('scan', {}).get('flagged')} "
+                   f"scan cpu {m.rec.get('scan', {}).get('cpu_seconds', 0):.0f}s")  # fmt: skip
+        if "unlearn" in stages and m.target is not None and "scan" in m.rec and "unlearn" not in m.rec:
+            # the detector as it stands when the model is reached: MAD flags plus calibrated flags
+            # against the clean models scanned so far (at most --references)
+            refs = [c for c in clean if "scan" in c.rec]
+            flags = set(m.rec["scan"]["flagged"])
+            if refs:
+                flags |= set(calibrated(m, refs, args.references)["flagged"])
+            m.unlearn(sorted(flags))
+            m.rec["unlearn"]["references_available"] = len(refs[: args.references])
+            m.save()
+            u = m.rec["unlearn"]
+            log(m, f"unlearn {u['flagged']} asr {u['asr_before']:.3f} -> {u['asr_after']}, "
+                   f"loss {u['accuracy_loss_pp']:.2f} pp")  # fmt: skip
+        if "elim" in stages and "scan" in m.rec:
+            m.elim()
+            log(m, f"elim flags {m.rec['elim']['flagged']} (full {m.rec['scan']['flagged']}) "
+                   f"cpu {m.rec['elim']['cpu_seconds']:.0f}s vs {m.rec['scan']['cpu_seconds']:.0f}s")  # fmt: skip
     rows = build_rows(clean + infected, clean, args.references)
     if not rows:
         return 0

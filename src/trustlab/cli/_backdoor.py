@@ -289,7 +289,7 @@ def _read_scan(folder: Path):
 def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, method: str,
                 fraction: float, epochs: int, lr: float, split_seed: int | None, seed: int,
                 progress: bool, threads: int | None = None, rounds: int = 2,
-                distill: float = 1.0) -> dict[str, Any]:  # fmt: skip
+                distill: float = 0.0) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor unlearn``; returns ``unlearn.json``."""
     from trustlab.backdoor import mitigate, save_model, use_all_cores
 
@@ -352,12 +352,12 @@ def unlearn_cmd(
     out: Path = OUT_OPT,
     method: str = typer.Option("unlearn", "--method", help="unlearn (fine-tune) or prune (penultimate neurons)."),
     fraction: float = typer.Option(0.2, "--fraction", help="Share of clean images carrying a reversed trigger."),
-    epochs: int = typer.Option(10, "--epochs", help="Fine-tuning epochs over the validation split."),
+    epochs: int = typer.Option(5, "--epochs", help="Fine-tuning epochs per round over the defender's clean set."),
     lr: float = typer.Option(2e-3, "--lr", help="Fine-tuning learning rate (Adam)."),
     rounds: int = typer.Option(2, "--rounds",
                                help="Unlearning rounds; each after the first re-scans the flagged "
                                     "labels and also unlearns what is left."),
-    distill: float = typer.Option(1.0, "--distill",
+    distill: float = typer.Option(0.0, "--distill",
                                   help="Weight of distillation to the original model on unstamped "
                                        "images (0 = off)."),
     split_seed: int = SPLIT_SEED_OPT,
@@ -391,5 +391,5 @@ def demo_cmd(
              mini_batches=5, batch_size=32, split_seed=None, seed=seed, progress=progress,
              threads=threads)  # fmt: skip
     run_unlearn(model_path=out / "train" / "model.pt", scan_dir=out / "scan", data=data,
-                out=out / "unlearn", method="unlearn", fraction=0.2, epochs=10, lr=2e-3,
+                out=out / "unlearn", method="unlearn", fraction=0.2, epochs=5, lr=2e-3,
                 split_seed=None, seed=seed, progress=progress, threads=threads)  # fmt: skip
