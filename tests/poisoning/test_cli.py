@@ -83,7 +83,7 @@ def test_poison_is_deterministic(mixed_csv, tmp_path):
         (["--budget-rows", "5", "--budget", "0.2"], "give --budget (a fraction of the training rows) or --budget-rows"),
         (["--budget", "lots"], "'--budget'"),
         (["--metric", "nope"], "unknown metric"),
-        (["--space", "nope"], "unknown space 'nope'; choose from boundary, bands"),
+        (["--space", "nope"], "unknown space 'nope'; choose from boundary, counterfactual, bands"),
         (["--accuracy-bound", "nope"], "unknown accuracy bound"),
         (["--confidence", "1.5"], "confidence must be in [0.5, 1)"),
         (["--trials", "0"], "n_trials must be a positive integer"),

@@ -118,7 +118,7 @@ class FairOnly(FlipUnprivileged):
 
 
 @pytest.mark.parametrize(("space", "kw", "message"), [
-    ("nope", {}, "unknown space 'nope'; choose from boundary, bands"),
+    ("nope", {}, "unknown space 'nope'; choose from boundary, counterfactual, bands"),
     (NoRows(), {}, "space NoRows lacks rows()"),
     (FlipUnprivileged, {}, "is a class; pass an instance"),
     (FairOnly(), {"metric": "fpr_gap"}, "cannot serve the metric 'fpr_difference'"),

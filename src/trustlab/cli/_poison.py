@@ -79,7 +79,7 @@ def poison_cmd(
                                  "(default 0.05)."),
     budget_rows: int = typer.Option(None, "--budget-rows", help="Rows to add as a count (instead of --budget)."),
     metric: str = typer.Option("statistical_parity", "--metric", help=METRIC_HELP),
-    space: str = typer.Option("boundary", "--space", help="Search space: boundary (default) or bands."),
+    space: str = typer.Option("boundary", "--space", help="Search space: boundary (default), bands or counterfactual."),
     trials: int = typer.Option(60, "--trials", help="Black-box trainings of the search."),
     sampler: str = typer.Option("tpe", "--sampler", help="tpe, gp, random, cmaes."),
     objective: str = typer.Option("constrained", "--objective", help="constrained or pareto."),

@@ -1,11 +1,12 @@
 """Constructive black-box poisoning: add a few rows so a default learner becomes fairer.
 
 Seams: a search space is one :class:`SearchSpace` class registered in :data:`SPACES`
-(built in: ``boundary``, the default, and ``bands``); metrics come from
+(built in: ``boundary``, the default, ``bands`` and ``counterfactual``); metrics come from
 :func:`trustlab.fairness.get_metric`. :func:`run_poisoning` runs the whole protocol.
 """
 
 from trustlab.poisoning._boundary import BOUNDARY_CELLS, BoundarySpace
+from trustlab.poisoning._counterfactual import COUNTERFACTUAL_CELLS, CounterfactualSpace
 from trustlab.poisoning._gradient import GradientDivergenceWarning, GradientPoisoner
 from trustlab.poisoning._gradient_core import SURROGATES, SurrogateClassifier
 from trustlab.poisoning._gradient_eval import (
@@ -45,6 +46,7 @@ __all__ = [
     "ACCURACY_BOUNDS",
     "BOUNDARY_CELLS",
     "CELLS",
+    "COUNTERFACTUAL_CELLS",
     "OBJECTIVES",
     "SAMPLERS",
     "SPACES",
@@ -53,6 +55,7 @@ __all__ = [
     "BandsSpace",
     "Bins",
     "BoundarySpace",
+    "CounterfactualSpace",
     "FairnessPoisoner",
     "GradientDivergenceWarning",
     "GradientPoisoner",

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from trustlab._errors import ConfigError, DataError, LearnerError
 from trustlab.datasets._tabular import _column_kinds
 from trustlab.fairness import evaluate, flat_block, get_metric
-from trustlab.poisoning import _boundary, _space  # noqa: F401  (register the built-in spaces)
+from trustlab.poisoning import _boundary, _counterfactual, _space  # noqa: F401  (register the built-in spaces)
 from trustlab.poisoning._inputs import (  # noqa: E402,F401
     ACCURACY_BOUNDS,
     OBJECTIVES,
