@@ -76,7 +76,8 @@ def test_rounds_rescan_and_distillation(infected, infected_scan, digits_split, t
     rev = infected_scan.trigger(TARGET)
     kw = {"triggers": [rev], "targets": [TARGET], "epochs": 3, "seed": 0, "rescan_steps": 20}
     one = unlearn(infected.model, val.images, val.labels, rounds=1, **kw)
-    two = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0, **kw)
+    two = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0,
+                  rescan_max_ratio=2.0, **kw)  # fmt: skip
     assert one.details["rounds"] == 1 and one.details["rescans"] == []
     assert two.details["rounds"] == 2 and two.details["distill"] == 1.0
     (rescan,) = two.details["rescans"]
@@ -88,7 +89,10 @@ def test_rounds_rescan_and_distillation(infected, infected_scan, digits_split, t
     assert asr["two"] < infected.report["asr"] - 0.3
     acc0 = accuracy(infected.model, test.images, test.labels)
     assert accuracy(two.model, test.images, test.labels) >= acc0 - 0.05
-    again = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0, **kw)
+    again = unlearn(infected.model, val.images, val.labels, rounds=2, distill=1.0,
+                    rescan_max_ratio=2.0, **kw)  # fmt: skip
+    used = unlearn(infected.model, val.images, val.labels, rounds=2, **kw)  # default: always used
+    assert used.details["rescans"][0]["used"] is True
     for a, b in zip(two.model.state_dict().values(), again.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)  # same seed, same model
     with pytest.raises(ConfigError, match="one target label per trigger"):

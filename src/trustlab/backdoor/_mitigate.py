@@ -62,7 +62,7 @@ def unlearn(
     dilations: tuple[int, ...] = (0, 1, 2),
     distill: float = 0.0,
     rescan_steps: int = 60,
-    rescan_max_ratio: float = 2.0,
+    rescan_max_ratio: float | None = None,
     seed: int = 0,
     progress: bool = False,
 ) -> MitigationResult:
@@ -113,11 +113,13 @@ def unlearn(
         Weight of the distillation term; 0 switches it off.
     rescan_steps : int
         Neural Cleanse schedule steps of each re-scan.
-    rescan_max_ratio : float
-        A re-scanned trigger is unlearned only if its mask norm is at most
-        this multiple of the label's first reversed trigger: a much larger
-        mask is a natural feature of the class, not what is left of the
-        backdoor, and unlearning it costs clean accuracy.
+    rescan_max_ratio : float, optional
+        If given, a re-scanned trigger is unlearned only if its mask norm is
+        at most this multiple of the label's first reversed trigger (a much
+        larger mask may be a feature of the class rather than what is left of
+        the backdoor). Default: always unlearn it - on development seed 100
+        the re-scan found a 74-pixel mask (first: 12) and unlearning it took
+        the residual ASR to 1.0%; skipping it left 4.7%.
     seed : int
     progress : bool
 
@@ -129,7 +131,7 @@ def unlearn(
         raise ConfigError(f"unlearning fraction must be in (0, 1), got {fraction}")
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
-    if rescan_max_ratio <= 0:
+    if rescan_max_ratio is not None and rescan_max_ratio <= 0:
         raise ConfigError(f"rescan_max_ratio must be > 0, got {rescan_max_ratio}")
     if int(rounds) < 1 or int(rescan_steps) < 1:
         raise ConfigError(f"rounds and rescan_steps must be >= 1, got {rounds}, {rescan_steps}")
@@ -160,7 +162,7 @@ def unlearn(
                 sc = neural_cleanse(current, images, labels, n_classes=n_classes,
                                     candidates=[int(t), other], steps=rescan_steps, seed=seed + r)  # fmt: skip
                 first = triggers[list(targets or []).index(t)].l1_norm
-                used = bool(sc.l1_norms[0] <= rescan_max_ratio * first)
+                used = rescan_max_ratio is None or bool(sc.l1_norms[0] <= rescan_max_ratio * first)
                 if used:
                     found.append(sc.trigger(int(t)))
                 rescans.append({"round": r, "label": int(t), "l1_norm": float(sc.l1_norms[0]),
