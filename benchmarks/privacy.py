@@ -224,7 +224,7 @@ def write_dpaudit(meta: dict[str, Any], cells: list[dict[str, Any]]) -> None:
     if not cells:
         return
     df = pd.DataFrame(cells)
-    df["epsilon_target"] = df["epsilon_target"].fillna("no DP").astype(str)
+    df["epsilon_target"] = ["no DP" if v is None or v != v else f"{float(v):g}" for v in df["epsilon_target"]]
     df.to_csv(RESULTS / "privacy.dpaudit.csv", index=False)
     lines = ["| DP-SGD target eps | seeds | accounted eps (opacus) | audited lower bound (mean ± CI) | max over seeds "
              "| TPR / FPR at the chosen threshold | train accuracy | sound (bound <= accounted) |",
