@@ -22,7 +22,8 @@ def cli_runs(tmp_path_factory):
     before = torch.get_num_threads()
     try:
         assert main(["backdoor", "scan", "--model", str(root / "m" / "model.pt"), *FAST_SCAN,
-                     "--threads", "1", "--references", "2", "--out", str(root / "s")]) == 0  # fmt: skip
+                     "--threads", "1", "--references", "2", "--eliminate", "--out",
+                     str(root / "s")]) == 0  # fmt: skip
     finally:
         torch.set_num_threads(before)
     return root
@@ -70,6 +71,7 @@ def test_scan_schema(cli_runs):
     assert isinstance(scan["flagged"], list) and scan["seconds"] > 0
     assert scan["scanned_on"] == "val" and scan["split_seed"] == 1  # split seed from model.json
     assert scan["threads"] == 1  # --threads 1
+    assert scan["config"]["eliminate"] is True and scan["config"]["warmup"] == 10
     cal = scan["calibration"]
     assert cal["references"] == 2 and len(cal["reference_l1_norms"]) == 2
     assert len(cal["reference_seeds"]) == 2 and 1 not in cal["reference_seeds"]  # not the model's seed
