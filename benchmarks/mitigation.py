@@ -19,8 +19,7 @@ import pandas as pd
 from trustlab._parallel import parallel_map
 from trustlab._stats import fmt_ci, mean_ci
 from trustlab.datasets import load_builtin, split_dataset
-from trustlab.fairness import fit_baseline, flat_block, run_mitigation
-from trustlab.fairness._audit import evaluate_on
+from trustlab.fairness import evaluate_on, fit_baseline, flat_block, run_mitigation
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer")

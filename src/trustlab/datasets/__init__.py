@@ -25,6 +25,7 @@ from trustlab.datasets._images import (
     split_images,
 )
 from trustlab.datasets._tabular import (
+    column_kinds,
     load_adult,
     load_compas,
     load_csv,
@@ -69,6 +70,7 @@ __all__ = [
     "split_images",
     "TABULAR",
     "DataSplit",
+    "column_kinds",
     "Dataset",
     "load_adult",
     "load_builtin",

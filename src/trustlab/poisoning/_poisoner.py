@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 from trustlab._errors import ConfigError, DataError, LearnerError
-from trustlab.datasets._tabular import _column_kinds
+from trustlab.datasets import column_kinds
 from trustlab.fairness import evaluate, flat_block, get_metric
 from trustlab.poisoning import _boundary, _counterfactual, _space  # noqa: F401  (register the built-in spaces)
 from trustlab.poisoning._inputs import (  # noqa: E402,F401
@@ -280,7 +280,7 @@ class FairnessPoisoner(BaseEstimator):
         self.metric_ = get_metric(self.metric)
         self.direction_ = self.metric_.direction(self.baseline_)
         scores = self._cross_fitted_scores()
-        cat, num, integer = _column_kinds(X)
+        cat, num, integer = column_kinds(X)
         self._seed = 0 if self.random_state is None else int(self.random_state)
         context = SpaceContext(X=self._X, y=self._y, sensitive=s, privileged_mask=s == self.privileged_,
                                scores=scores, categorical=cat, numeric=num, integer=integer,
