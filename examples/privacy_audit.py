@@ -106,8 +106,10 @@ plt.close(fig)
 
 # %%
 risk = risk_table(result)
-print(risk.groupby(["group", "member"])["rank"].median().unstack().rename(
-    columns={0: "non-members", 1: "members"}).to_string())
+median_rank = risk.groupby(["group", "member"])["rank"].median()
+for group in sorted(risk["group"].unique()):
+    print(f"{group}: median exposure rank of members {median_rank[group, 1]:.0f}, "
+          f"of non-members {median_rank[group, 0]:.0f} (1 = most exposed of {len(risk)})")
 plot_risk(risk, OUT / "privacy_risk.png", columns=["fair_loss", "fair_lira_offline", "pair_fdmia"],
           title="member vs non-member scores per group")
 print("plots written to", OUT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -73,3 +74,36 @@ def test_example_runs(name: str, tmp_path: Path) -> None:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", plot
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert cpu < CPU_SECONDS, f"{name} used {cpu:.0f} s of CPU (limit {CPU_SECONDS} s on one core)"
+
+
+def readme_commands(path: Path) -> list[str]:
+    """Every command of the fenced ``bash`` blocks of ``path``, in order (continuations joined)."""
+    commands: list[str] = []
+    for block in re.findall(r"^```bash[ \t]*\n(.*?)^```", path.read_text(), re.S | re.M):
+        for line in block.replace("\\\n", " ").splitlines():
+            if line.strip() and not line.strip().startswith("#"):
+                commands.append(line.strip())
+    return commands
+
+
+def test_newcomer_path(tmp_path: Path) -> None:
+    """The README's ``bash`` commands, run in order in a fresh folder, all succeed.
+
+    The set-up commands (``make demo`` / ``make test``) belong in a ``shell`` block: ``make test``
+    runs this test. ``TRUSTLAB_NEWCOMER_README`` points the test at another file (e.g. a draft).
+    """
+    readme = Path(os.environ.get("TRUSTLAB_NEWCOMER_README") or ROOT / "README.md")
+    commands = readme_commands(readme)
+    assert commands, f"{readme.name} has no fenced bash block with the newcomer's commands"
+    recursive = [c for c in commands if re.match(r"make\b.*\b(test|check)\b", c)]
+    assert not recursive, (f"{readme.name}'s bash blocks run {recursive}, which runs this test; put the "
+                           "set-up commands in a ```shell block")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for cmd in commands:
+        proc = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=WALL_TIMEOUT)
+        assert proc.returncode == 0, f"`{cmd}` failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    for out in re.findall(r"--out\s+(\S+)", " ".join(commands)):
+        assert (tmp_path / out / "report.html").exists() or any((tmp_path / out).rglob("report.html")), \
+            f"{out} has no report.html"
