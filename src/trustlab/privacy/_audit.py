@@ -9,17 +9,19 @@ Protocol (one seed):
 2. The biased and the fair target are trained on the members.
 3. K shadow *pairs* are trained exactly like the target, each on as many
    rows as the target, drawn from the attacker's pool so that every pool row
-   is IN exactly ``r = round(K * n_members / n_pool)`` shadows. For online
-   LiRA the pool also holds the evaluation rows (Carlini et al.'s online
-   setting: the attacker trains on the challenge points without knowing
-   their membership); every attack classifier and every decision threshold
-   is fit on shadow outputs on the **shadow pool only**, which is disjoint
-   from the evaluation set, and never on the target's membership labels.
-4. Attacks query the biased and the fair target (through the output
-   restriction, if any) on the evaluation set; metrics are computed overall
-   and per sensitive group. Utility and fairness are measured on the
-   held-out non-members, which nothing was trained on except online LiRA's
-   shadows.
+   is IN exactly ``r = round(K * n_members / n_pool)`` shadows. When an
+   attack needs shadow outputs on the challenge rows (LiRA, RMIA) the pool
+   also holds the evaluation rows (Carlini et al.'s online setting: the
+   attacker trains on the challenge points without knowing their
+   membership); every attack classifier, hyper-parameter and decision
+   threshold is fit on shadow outputs on the **shadow pool only**, which is
+   disjoint from the evaluation set, and never on the target's membership.
+4. Every requested attack is an :class:`~trustlab.privacy.Attack` object:
+   ``calibrate(ShadowSet)`` then ``score(TargetView)``, on the biased and
+   the fair target (through the output restriction, if any) and, for pair
+   attacks (FD-MIA), on both at once; metrics are computed overall and per
+   sensitive group. Utility and fairness are measured on the held-out
+   non-members, which nothing was trained on except online shadows.
 """
 
 from __future__ import annotations
