@@ -25,6 +25,9 @@ import pytest
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402
 
+from trustlab.poisoning import open_storage  # noqa: E402
+from trustlab.results import validate_result  # noqa: E402
+
 N_TRAIN = 560  # rows of german's training split (seed 0): trials train on more
 TRIALS = 8
 LEARNER = "slowlearn:SlowLogReg"
@@ -106,7 +109,7 @@ def _wait_for_study(url: str, name: str, creator: subprocess.Popen, timeout: flo
         assert creator.poll() is None, creator.communicate()[0][-3000:]
         assert time.monotonic() < deadline, "the study was never created"
         try:
-            study = optuna.load_study(study_name=name, storage=url)
+            study = optuna.load_study(study_name=name, storage=open_storage(url))
             if "trustlab_cli" in study.user_attrs:
                 return study
         except KeyError:
@@ -138,9 +141,9 @@ def _counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 def _assert_same_format(out: Path, ref: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in ref.iterdir())
     got, want = (json.loads((d / "summary.json").read_text()) for d in (out, ref))
-    for key in ("baseline", "poisoned", "random_control"):
-        assert _shape(got[key]) == _shape(want[key]), key
-    assert set(got) == set(want)
+    validate_result(got)
+    assert _shape(got["arms"]) == _shape(want["arms"])
+    assert set(got) == set(want) and set(got["details"]) == set(want["details"])
     for name in ("trials.csv", "poison.csv"):
         assert list(pd.read_csv(out / name).columns) == list(pd.read_csv(ref / name).columns), name
     run = json.loads((out / "run.json").read_text())
@@ -148,16 +151,16 @@ def _assert_same_format(out: Path, ref: Path) -> None:
     assert (out / "report.html").stat().st_size > 10_000
 
 
-def test_two_workers_share_one_study(pg_url: str, learner_path: Path, single_process: Path,
+def test_two_workers_share_one_study(pg_readme_url: str, learner_path: Path, single_process: Path,
                                      tmp_path: Path) -> None:  # fmt: skip
     out = tmp_path / "out"
     markers = [tmp_path / f"worker-{i}-in-a-trial" for i in range(2)]
     # the creator holds its first trial until both workers are inside one: all three take part
-    creator = _cli(["poison", *COMMON, "--trials", str(TRIALS), "--storage", pg_url,
+    creator = _cli(["poison", *COMMON, "--trials", str(TRIALS), "--storage", pg_readme_url,
                     "--study-name", "shared", "--out", str(out)], learner_path,
                    SLOW_WAIT_FOR=os.pathsep.join(map(str, markers)))  # fmt: skip
-    study = _wait_for_study(pg_url, "shared", creator)
-    workers = [_cli(["worker", "--storage", pg_url, "--study-name", "shared"], learner_path,
+    study = _wait_for_study(pg_readme_url, "shared", creator)
+    workers = [_cli(["worker", "--storage", pg_readme_url, "--study-name", "shared"], learner_path,
                     SLOW_MARKER=str(m)) for m in markers]  # fmt: skip
     logs = [_finish(w) for w in workers]
     _finish(creator)
@@ -173,14 +176,14 @@ def test_two_workers_share_one_study(pg_url: str, learner_path: Path, single_pro
     _assert_same_format(out, single_process)
 
 
-def test_a_killed_worker_loses_no_trial(pg_url: str, learner_path: Path, single_process: Path,
+def test_a_killed_worker_loses_no_trial(pg_readme_url: str, learner_path: Path, single_process: Path,
                                         tmp_path: Path) -> None:  # fmt: skip
     out, marker = tmp_path / "out", tmp_path / "victim-in-a-trial"
-    creator = _cli(["poison", *COMMON, "--trials", str(TRIALS), "--storage", pg_url,
+    creator = _cli(["poison", *COMMON, "--trials", str(TRIALS), "--storage", pg_readme_url,
                     "--study-name", "kill", "--out", str(out)], learner_path,
                    SLOW_WAIT_FOR=str(marker))  # fmt: skip
-    study = _wait_for_study(pg_url, "kill", creator)
-    victim = _cli(["worker", "--storage", pg_url, "--study-name", "kill"], learner_path,
+    study = _wait_for_study(pg_readme_url, "kill", creator)
+    victim = _cli(["worker", "--storage", pg_readme_url, "--study-name", "kill"], learner_path,
                   slow=300, SLOW_MARKER=str(marker))  # fmt: skip
     deadline = time.monotonic() + 120
     while not marker.exists():  # the victim is inside a trial's fit
@@ -190,7 +193,7 @@ def test_a_killed_worker_loses_no_trial(pg_url: str, learner_path: Path, single_
     running = study.get_trials(states=(TrialState.RUNNING,))
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
-    helper = _cli(["worker", "--storage", pg_url, "--study-name", "kill"], learner_path)
+    helper = _cli(["worker", "--storage", pg_readme_url, "--study-name", "kill"], learner_path)
     _finish(helper)
     _finish(creator)
 

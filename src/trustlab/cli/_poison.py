@@ -117,6 +117,8 @@ def poison_cmd(
         raise ConfigError("--method bo searches for one learner: give --learner once")
     cfg.update(learner=learner[0], trials=trials, sampler=sampler, objective=objective, space=space,
                accuracy_bound=accuracy_bound, confidence=confidence)  # fmt: skip
+    study_cfg = dict(cfg)
+    cfg["storage"] = storage is not None
     options = _search_options(cfg)
     check_learner(cfg["learner"])
     if storage is not None and not study_name:
@@ -136,7 +138,7 @@ def poison_cmd(
 
     result = run_poisoning(split, learner=cfg["learner"], sensitive=sens, seed=seed, n_jobs=n_jobs,
                            learner_jobs=learner_jobs, storage=storage, study_name=study_name,
-                           study_attrs={"trustlab_cli": cfg}, show_progress=True, **options)  # fmt: skip
+                           study_attrs={"trustlab_cli": study_cfg}, show_progress=True, **options)  # fmt: skip
     _write(out, result, ds, sens, cfg)
 
 
@@ -174,7 +176,8 @@ def _write(out: Path, result: Any, ds: Any, sens: str, cfg: dict[str, Any]) -> N
         write_run_json(stage, kind="poison", **data_fields(ds, sens, cfg["learner"], cfg["seed"]),
                        metric=summary["details"]["metric"], budget=cfg["budget"], space=cfg["space"],
                        sampler=cfg["sampler"], objective=cfg["objective"], trainings=summary["cost"]["trainings"],
-                       wall_seconds=summary["cost"]["wall_seconds"], resumed=summary["details"]["resumed"])  # fmt: skip
+                       wall_seconds=summary["cost"]["wall_seconds"], resumed=summary["details"]["resumed"],
+                       storage=bool(cfg.get("storage")))  # fmt: skip
         finish_report(stage)
     console.print(f"wrote {out}/summary.json")
 
