@@ -108,6 +108,31 @@ def test_every_public_name_in_api_reference(site: Path) -> None:
     assert not missing, f"not in the API reference: {missing}"
 
 
+def cli_commands() -> list[str]:
+    """Every ``trustlab`` command, sub-commands as ``group name``."""
+    import typer.main
+
+    from trustlab.cli import load_commands
+
+    def walk(group: object, prefix: list[str]) -> list[str]:
+        out = []
+        for name, sub in group.commands.items():  # type: ignore[attr-defined]
+            out += walk(sub, [*prefix, name]) if hasattr(sub, "commands") else [" ".join([*prefix, name])]
+        return out
+
+    return walk(typer.main.get_command(load_commands()), [])
+
+
+def test_every_command_on_the_command_line_page() -> None:
+    """A new command (or sub-command) must appear on docs/cli.md as ``trustlab <command>``."""
+    page = (ROOT / "docs" / "cli.md").read_text()
+    commands = cli_commands()
+    assert "audit" in commands and "backdoor scan" in commands
+    patterns = {c: r"trustlab\s+" + r"\s+".join(map(re.escape, c.split())) + r"(\s|$)" for c in commands}
+    missing = [c for c, pat in patterns.items() if not re.search(pat, page, re.M)]
+    assert not missing, f"commands not on docs/cli.md: {missing}"
+
+
 def _problems() -> dict[str, set[str]]:
     """``name -> {problem}`` for every public name whose docstring is incomplete."""
     _need("griffe")
