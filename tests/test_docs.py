@@ -83,6 +83,10 @@ def test_docs_build_strict(site: Path) -> None:
                  "guides/backdoor", "results", "scaling", "conventions", "cli", "benchmarks"]:
         html = (site / f"{page}.html").read_text()
         assert "<h1" in html, page
+    # offline: no page loads a script, a style sheet or a font from the network
+    for page in site.rglob("*.html"):
+        remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', page.read_text())
+        assert not remote, f"{page.relative_to(site)} loads {remote}"
     # the result schema is included from the package, not copied
     schema_head = (ROOT / "src/trustlab/results/SCHEMA.md").read_text().splitlines()[0].lstrip("# ")
     assert schema_head.split("(")[0].strip() in (site / "results.html").read_text()
