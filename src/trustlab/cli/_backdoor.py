@@ -289,7 +289,7 @@ def _read_scan(folder: Path):
 def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, method: str,
                 fraction: float, epochs: int, lr: float, split_seed: int | None, seed: int,
                 progress: bool, threads: int | None = None, rounds: int = 2,
-                distill: float = 0.0) -> dict[str, Any]:  # fmt: skip
+                distill: float = 5.0) -> dict[str, Any]:  # fmt: skip
     """Body of ``backdoor unlearn``; returns ``unlearn.json``."""
     from trustlab.backdoor import mitigate, save_model, use_all_cores
 
@@ -357,7 +357,7 @@ def unlearn_cmd(
     rounds: int = typer.Option(2, "--rounds",
                                help="Unlearning rounds; each after the first re-scans the flagged "
                                     "labels and also unlearns what is left."),
-    distill: float = typer.Option(0.0, "--distill",
+    distill: float = typer.Option(5.0, "--distill",
                                   help="Weight of distillation to the original model on unstamped "
                                        "images (0 = off)."),
     split_seed: int = SPLIT_SEED_OPT,
