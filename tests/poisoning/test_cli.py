@@ -34,7 +34,7 @@ def test_poison_summary_schema_and_files(mixed_csv, tmp_path):
     assert d["trials"] == 5 and d["resumed"] is False and d["failed_trials"] == []
     # cross-fitting (3) + baseline + 5 trials + intervention + control (+ the best start when it lost)
     # + the visibility check's trainings
-    assert doc["cost"]["trainings"] == (3 + 1 + 5 + 2 + (d["search"]["won_by"] == "search")
+    assert doc["cost"]["trainings"] == (3 + 1 + 5 + 2 + (d["search"]["won_by"] != "warm start")
                                         + d["visibility"]["cost"]["trainings"])  # fmt: skip
     assert d["search"]["best_trial"] in range(5) and set(d["search"]["warm_start_trials"]) == {0, 1, 2}
     assert {"exact_duplicate_share", "conflict_share", "flagged_share", "gain_left"} <= set(d["visibility"])
@@ -43,7 +43,7 @@ def test_poison_summary_schema_and_files(mixed_csv, tmp_path):
     assert len(poison) == d["n_poison"]
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 5 and {"unfairness", "val_accuracy", "feasible", "accuracy_loss",
-                                 "accuracy_loss_bound", "warm_start"} <= set(trials.columns)  # fmt: skip
+                                 "accuracy_loss_bound", "origin"} <= set(trials.columns)  # fmt: skip
     assert list(trials["trial"]) == list(range(5))
     for f in ("trials.png", "best_so_far.png", "run.json", "report.html"):
         assert (out / f).exists()

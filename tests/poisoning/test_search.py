@@ -141,3 +141,42 @@ def test_a_stored_study_of_another_space_version_is_not_resumed(tmp_path):
     with pytest.raises(ConfigError, match="space_version"):
         _fit(Newer(), storage=url, study_name="s", n_trials=3)
     assert len(optuna.load_study(study_name="s", storage=url).trials) == 3
+
+
+class Monotone(SearchSpace):
+    """Flip the unprivileged negatives with the highest x: ``fill`` of the budget (one design)."""
+
+    name, version = "monotone", "1"
+
+    def prepare(self, context):
+        self.inner = FlipUnprivileged()
+        self.inner.prepare(context)
+
+    def bounds(self):
+        return {"fill": (0.0, 1.0)}
+
+    def rows(self, params, rng):
+        return self.inner.rows({"share": params["fill"]}, rng)
+
+    def warm_starts(self):
+        return [{"fill": 1.0}, {"fill": 0.1}]
+
+
+def test_the_line_search_bisects_fill_where_the_allowance_starts_to_bind():
+    p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4, sampler="random")
+    trials = {t.number: t for t in p.study_.trials}
+    assert p.warm_start_trials_ == []  # the random sampler (the control) gets no warm start and no line search
+    p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4)
+    trials = {t.number: t for t in p.study_.trials}
+    assert p.warm_start_trials_ == [0, 1] and p.line_search_trials_ == [2, 3, 4, 5]
+    assert not trials[0].user_attrs["constraint"][0] <= 0 and trials[1].user_attrs["constraint"][0] <= 0
+    lo, hi = 0.1, 1.0
+    for n in p.line_search_trials_:  # each step halves the bracket [largest feasible, smallest infeasible]
+        fill = trials[n].params["fill"]
+        assert fill == pytest.approx((lo + hi) / 2)
+        if trials[n].user_attrs["constraint"][0] <= 0:
+            lo = fill
+        else:
+            hi = fill
+    assert p.best_trial_.params["fill"] == pytest.approx(lo)
+    assert p.best_trial_.number in p.line_search_trials_

@@ -1,8 +1,10 @@
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from trustlab import DataError
+from trustlab import ConfigError, DataError
 from trustlab.datasets import load_adult, load_builtin, split_dataset
 from trustlab.fairness import get_metric
 from trustlab.poisoning import (
@@ -17,7 +19,8 @@ from trustlab.poisoning import (
 )
 from trustlab.poisoning._spaces import space_rows
 
-SPACE_CLASSES = {"bands": BandsSpace, "boundary": BoundarySpace, "counterfactual": CounterfactualSpace}
+SPACE_CLASSES = {"bands": BandsSpace, "boundary": BoundarySpace, "counterfactual": CounterfactualSpace,
+                 "boundary-all": functools.partial(BoundarySpace, cells="all", near_copies=True)}
 
 
 class Prepared:
@@ -149,7 +152,7 @@ def test_binned_columns_are_derived_from_their_numeric_column(name, expected, ki
         assert set(zip(rows["education"], rows["education-num"], strict=True)) <= real
 
 
-@pytest.mark.parametrize("kind", ["bands", "boundary"])  # counterfactual rows swap the group by design
+@pytest.mark.parametrize("kind", ["bands", "boundary", "boundary-all"])  # counterfactual rows swap the group
 @pytest.mark.parametrize("name", ["adult", "mixed"])
 def test_categoricals_of_a_row_come_from_one_real_row(name, kind, mixed_split):
     ds = mixed_split.train if name == "mixed" else split_dataset(load_adult(), seed=0).train
@@ -165,7 +168,7 @@ def test_categoricals_of_a_row_come_from_one_real_row(name, kind, mixed_split):
             assert (rows[column].astype(str).to_numpy() == sens).all()
 
 
-@pytest.mark.parametrize("kind", ["bands", "boundary"])  # counterfactual copies swap the group by design
+@pytest.mark.parametrize("kind", ["bands", "boundary", "boundary-all"])  # counterfactual copies swap the group
 def test_copies_are_real_rows(kind, mixed_split):
     ds = mixed_split.train
     space = Prepared(kind, ds, n_rows=60)
@@ -207,10 +210,29 @@ def test_bins_derive_values_gaps_and_missing():
 
 
 # -- the boundary space ------------------------------------------------------------------------------
-def _boundary(mixed_split, n_rows=40, **kw):
+def _boundary(mixed_split, n_rows=40, kind="boundary", **kw):
     ds = mixed_split.train
     scores = np.random.default_rng(7).random(len(ds))
-    return ds, scores, Prepared("boundary", ds, n_rows=n_rows, scores=scores, **kw)
+    return ds, scores, Prepared(kind, ds, n_rows=n_rows, scores=scores, **kw)
+
+
+def test_boundary_searches_only_the_metrics_cells_unless_asked():
+    metric_space = BoundarySpace()
+    everything = BoundarySpace(cells="all", near_copies=True)
+    ds = split_dataset(load_builtin("compas"), seed=0).train
+    for space, n_params in ((metric_space, 5), (everything, 11)):
+        prepared = Prepared("boundary", ds, n_rows=100)
+        prepared.space = space
+        space.prepare(prepared.context)
+        assert len(space.bounds()) == n_params
+    assert set(metric_space.cells_) == {"flip_low_neg", "flip_high_pos"}
+    assert "mix" not in metric_space.bounds() and "noise" in everything.bounds()
+
+
+def test_boundary_refuses_unknown_cells(mixed_split):
+    with pytest.raises(ConfigError, match="unknown cells"):
+        Prepared("boundary", mixed_split.train).space.__class__(cells=["nope"]).prepare(
+            Prepared("boundary", mixed_split.train).context)
 
 
 @pytest.mark.parametrize("direction", [1, -1])
@@ -267,8 +289,7 @@ def test_boundary_warm_starts_follow_the_metric_label_side(mixed_split):
 
 def test_boundary_fill_and_matched_control(mixed_split):
     _, _, space = _boundary(mixed_split, n_rows=50)
-    start = space.space.warm_starts()[1]  # 40% of the budget
-    assert sum(space.counts(start).values()) == 20
+    assert [sum(space.counts(s).values()) for s in space.space.warm_starts()] == [50, 30, 15]
     ctrl = space.space.match_rows(space.sample(np.random.default_rng(0)), 20)
     assert sum(space.counts(ctrl).values()) == 20
 

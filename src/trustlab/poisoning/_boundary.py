@@ -15,7 +15,8 @@ cell               rows                                   added label
 ``dup_high_neg``   negatives of the high group            0 (copies)
 =================  =====================================  ===========
 
-Parameters (11):
+Parameters (up to 11; by default 5: ``fill`` and the weight and offset of each of the metric's
+two cells, see :class:`BoundarySpace`):
 
 =======================  ===========  ==========================================
 parameter                range        meaning
@@ -47,10 +48,12 @@ Plausibility and cross-column consistency are those of
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from trustlab._errors import DataError
+from trustlab._errors import ConfigError, DataError
 from trustlab.poisoning._spaces import SPACES, RowMaker, SearchSpace, SpaceContext, split_counts
 
 #: cell -> (group: "low"/"high", true label of its rows, label of the added rows)
@@ -64,18 +67,38 @@ MAX_OFFSET = 0.8
 
 
 class BoundarySpace(SearchSpace):
-    """Flipped and duplicated real rows nearest the decision boundary (11 parameters).
+    """Flipped and duplicated real rows nearest the decision boundary (up to 11 parameters).
 
     See the module docstring for the cells and parameters.
+
+    Parameters
+    ----------
+    cells : "metric", "all" or sequence of str, default="metric"
+        The cells the search may use. ``"metric"``: the two that move the
+        metric's rate (statistical parity and disparate impact: both flipped
+        cells, i.e. clone-massage; FPR: the low group's flipped negatives and
+        the high group's copied negatives; TPR/FNR: the low group's copied
+        positives and the high group's flipped positives; equalized odds: all
+        four). Fewer parameters make a short search far more effective.
+    near_copies : bool, default=False
+        Search ``mix`` and ``noise`` too (rows need not be exact copies; the
+        data owner sees fewer duplicates, at some cost in effect).
 
     Attributes
     ----------
     lists_ : dict of str -> ndarray
         Every cell's training positions, nearest the boundary first.
+    cells_ : tuple of str
+        The cells in use.
     """
 
     name = "boundary"
-    version = "1"
+    #: 2: only the metric's cells by default, exact copies by default.
+    version = "2"
+
+    def __init__(self, *, cells: Any = "metric", near_copies: bool = False) -> None:
+        self.cells = cells
+        self.near_copies = near_copies
 
     BOUNDS: dict[str, tuple[float, float]] = {
         "fill": (0.02, 1.0),
@@ -98,11 +121,27 @@ class BoundarySpace(SearchSpace):
             self.lists_[cell] = idx[np.argsort(dist[idx], kind="stable")]
         if not len(self.lists_["flip_low_neg"]) + len(self.lists_["dup_low_pos"]):
             raise DataError("the group to lift has no training rows")
+        self.cells_ = metric_cells(context.metric) if isinstance(self.cells, str) and self.cells == "metric" else (
+            tuple(BOUNDARY_CELLS) if isinstance(self.cells, str) and self.cells == "all" else tuple(self.cells))
+        unknown = set(self.cells_) - set(BOUNDARY_CELLS)
+        if unknown or not self.cells_:
+            raise ConfigError(f"boundary space: unknown cells {sorted(unknown)}; choose from {', '.join(BOUNDARY_CELLS)}")
         self._maker = RowMaker(context)
 
     def bounds(self) -> dict[str, tuple[float, float]]:
-        """The 11 parameters of the module docstring."""
-        return dict(self.BOUNDS)
+        """``fill``, the weight and offset of every cell in use, and ``mix``/``noise`` with near copies."""
+        keep = {"fill", *(f"w_{c}" for c in self.cells_), *(f"o_{c}" for c in self.cells_)}
+        if self.near_copies:
+            keep |= {"mix", "noise"}
+        return {k: v for k, v in self.BOUNDS.items() if k in keep}
+
+    def _full(self, params: dict[str, float]) -> dict[str, float]:
+        """Every parameter: the unused ones at 0 (no rows in an unused cell, exact copies)."""
+        return {**{k: 0.0 for k in self.BOUNDS}, **params}
+
+    def describe(self) -> dict[str, Any]:
+        """Name, version, bounds, the cells in use and whether near copies are searched."""
+        return {**super().describe(), "cells": list(self.cells_), "near_copies": self.near_copies}
 
     def counts(self, params: dict[str, float]) -> dict[str, int]:
         """Rows per cell: ``round(fill * budget)`` (at least 1) split by the weights.
@@ -110,7 +149,8 @@ class BoundarySpace(SearchSpace):
         A cell with no rows gets weight 0 (if every usable weight is 0 the
         usable cells share the rows equally).
         """
-        usable = np.array([len(self.lists_[c]) > 0 for c in BOUNDARY_CELLS])
+        params = self._full(params)
+        usable = np.array([len(self.lists_[c]) > 0 and c in self.cells_ for c in BOUNDARY_CELLS])
         w = np.array([params[f"w_{c}"] for c in BOUNDARY_CELLS], dtype=float) * usable
         if w.sum() <= 1e-12:
             w = usable.astype(float)
@@ -129,9 +169,10 @@ class BoundarySpace(SearchSpace):
 
     def rows(self, params: dict[str, float], rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """The rows a point describes: features, labels 0/1 and sensitive values."""
-        missing = set(self.BOUNDS) - set(params)
+        missing = set(self.bounds()) - set(params)
         if missing:
             raise DataError(f"parameters missing: {sorted(missing)}")
+        params = self._full(params)
         streams = rng.spawn(len(BOUNDARY_CELLS))
         parts, labels, sens = [], [], []
         for i, (cell, k) in enumerate(self.counts(params).items()):
@@ -148,36 +189,33 @@ class BoundarySpace(SearchSpace):
         return self._maker.finish(parts, labels, sens)
 
     def warm_starts(self) -> list[dict[str, float]]:
-        """Clone-massage with the whole and with 40% of the budget, and all four cells at the boundary.
+        """The cells in use at the boundary with the whole, 60% and 30% of the budget.
 
-        The cells follow the metric's label side: a rate on all rows (statistical
-        parity, disparate impact) uses both flipped cells (clone-massage); a rate
-        on negatives (FPR) the low group's flipped negatives and the high group's
-        copied negatives; a rate on positives (TPR, FNR) the low group's copied
-        positives and the high group's flipped positives; equalized odds all four.
-        The third point spreads the budget over all four cells, the counterpart of
-        the ``bands`` space's warm start at the boundary.
+        With the metric's cells the first point is clone-massage for statistical
+        parity (flipped copies of the low group's negatives and of the high
+        group's positives nearest the boundary); with all four cells the points
+        are the counterparts of the ``bands`` space's warm start at the
+        boundary. Three fills, because the accuracy allowance usually binds
+        somewhere along the budget.
         """
-        side = self.context_.metric.label_side
-        if self.context_.metric.kind == "max_abs":
-            pair = tuple(BOUNDARY_CELLS)
-        elif side == 0:
-            pair = ("flip_low_neg", "dup_high_neg")
-        elif side == 1:
-            pair = ("dup_low_pos", "flip_high_pos")
-        else:
-            pair = ("flip_low_neg", "flip_high_pos")
-        base = {k: 0.0 for k in self.BOUNDS}
-
-        def point(cells: tuple[str, ...], fill: float) -> dict[str, float]:
-            return {**base, "fill": fill, **{f"w_{c}": 1.0 for c in cells}}
-
-        return [point(pair, 1.0), point(pair, 0.4), point(tuple(BOUNDARY_CELLS), 1.0)]
+        base = {k: 0.0 for k in self.bounds()}
+        return [{**base, "fill": fill, **{f"w_{c}": 1.0 for c in self.cells_}} for fill in (1.0, 0.6, 0.3)]
 
     def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
         """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
         lo, hi = self.BOUNDS["fill"]
         return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
+
+
+def metric_cells(metric: Any) -> tuple[str, ...]:
+    """The two cells that move the metric's rate (all four for equalized odds)."""
+    if metric.kind == "max_abs":
+        return tuple(BOUNDARY_CELLS)
+    if metric.label_side == 0:
+        return ("flip_low_neg", "dup_high_neg")
+    if metric.label_side == 1:
+        return ("dup_low_pos", "flip_high_pos")
+    return ("flip_low_neg", "flip_high_pos")
 
 
 SPACES["boundary"] = BoundarySpace

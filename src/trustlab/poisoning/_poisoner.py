@@ -47,6 +47,7 @@ from trustlab.poisoning._inputs import (  # noqa: E402,F401
     prepare_inputs,
     resolve_budget,
 )
+from trustlab.poisoning._progress import TrialProgress
 from trustlab.poisoning._spaces import SpaceContext, get_space, space_rows
 from trustlab.poisoning._storage import counted_trials, open_storage, quiet_experimental
 
@@ -135,6 +136,11 @@ class FairnessPoisoner(BaseEstimator):
         they count as trials of the budget.
     cv : int, default=3
         Folds of the cross-fitted black-box scores that place the score bands.
+    line_search : int, default=4
+        After the warm starts, up to this many bisection trials on ``fill``
+        along the best feasible design (``fill`` where the accuracy allowance
+        starts to bind; see ``_line_point``); they count against ``n_trials``.
+        The sampler then has the rest.
     study_attrs : dict, optional
         Extra user attributes stored with the study (the CLI stores its
         arguments so that ``trustlab worker`` can rebuild the problem).
@@ -165,6 +171,8 @@ class FairnessPoisoner(BaseEstimator):
         ``+1`` when the privileged group has the higher rate on validation.
     warm_start_trials_ : list of int
         Numbers of the enqueued (warm-start) trials.
+    line_search_trials_ : list of int
+        Numbers of the bisection trials on ``fill``.
     resumed_ : bool
         Whether the study already held trials when this process opened it.
     trainings_ : int
@@ -194,6 +202,7 @@ class FairnessPoisoner(BaseEstimator):
         privileged: Any = None,
         warm_start: bool = True,
         cv: int = 3,
+        line_search: int = 4,
         study_attrs: dict[str, Any] | None = None,
         random_state: int | None = None,
         show_progress: bool = False,
@@ -214,6 +223,7 @@ class FairnessPoisoner(BaseEstimator):
         self.privileged = privileged
         self.warm_start = warm_start
         self.cv = cv
+        self.line_search = line_search
         self.study_attrs = study_attrs
         self.random_state = random_state
         self.show_progress = show_progress
@@ -359,6 +369,7 @@ class FairnessPoisoner(BaseEstimator):
             "sampler": self.sampler,
             "objective": self.objective,
             "random_state": self.random_state,
+            "line_search": self.line_search,
             "space": str(self.space_.name),
             "space_version": str(self.space_.version),
             "space_parameters": sorted(self.space_.bounds()),
@@ -400,7 +411,7 @@ class FairnessPoisoner(BaseEstimator):
                 study.set_user_attr(k, v)
             if self.warm_start and self.sampler != "random":
                 for point in (self.space_.warm_starts() if hasattr(self.space_, "warm_starts") else []):
-                    study.enqueue_trial(point)
+                    study.enqueue_trial(point, user_attrs={"origin": "warm start"})
         elif stored != config:
             diff = [f"{k}: stored {stored.get(k)!r} != {config.get(k)!r}" for k in config if stored.get(k) != config[k]]
             raise ConfigError(f"study {name!r} exists with a different configuration ({'; '.join(diff)})")
@@ -432,9 +443,10 @@ class FairnessPoisoner(BaseEstimator):
         return value
 
     def _optimise(self, study: optuna.Study, *, max_own: int | None = None) -> None:
-        progress = _Progress(self.n_trials, counted_trials(study), enabled=self.show_progress)
+        progress = TrialProgress(self.n_trials, counted_trials(study), enabled=self.show_progress)
         heartbeat = isinstance(study._storage, optuna.storages.RDBStorage) or hasattr(study._storage, "_backend")
         own = 0
+        line_left = self.line_search if max_own is None else 0
         with progress:
             while True:
                 if heartbeat:
@@ -453,13 +465,45 @@ class FairnessPoisoner(BaseEstimator):
                 if todo <= 0:  # other workers are finishing the budget
                     time.sleep(1.0)
                     continue
-                study.optimize(self._objective, n_trials=min(todo, self.n_jobs), n_jobs=self.n_jobs,
-                               catch=(_LearnerFailed,))  # fmt: skip
-                own += min(todo, self.n_jobs)
+                batch = min(todo, self.n_jobs)
+                waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+                if line_left and not waiting and not running:
+                    point = self._line_point(study)
+                    line_left = line_left - 1 if point is not None else 0
+                    if point is not None:
+                        study.enqueue_trial(point, user_attrs={"origin": "line search"})
+                        batch = 1
+                study.optimize(self._objective, n_trials=batch, n_jobs=self.n_jobs, catch=(_LearnerFailed,))
+                own += batch
         if max_own is None and counted_trials(study) and not _complete(study):
             raise LearnerError(
                 f"every trial failed to fit; first error: {self.failures_[0]['error'] if self.failures_ else '?'}"
             )
+
+    def _line_point(self, study: optuna.Study) -> dict[str, float] | None:
+        """The next bisection point on ``fill`` between the best feasible design and where it broke the allowance.
+
+        Among the completed trials of the best feasible trial's design (every
+        parameter but ``fill`` equal), the allowance is met up to some fill and
+        broken above some larger one (more rows move the gap further and cost
+        more accuracy); the midpoint is tried next. ``None`` when the space has
+        no ``fill``, nothing is feasible, the design was never tried at a larger
+        fill, or the bracket is narrower than 0.02.
+        """
+        if self.objective != "constrained" or "fill" not in self.space_.bounds():
+            return None
+        trials = _complete(study)
+        feasible = [t for t in trials if t.user_attrs["constraint"][0] <= 0]
+        if not feasible:
+            return None
+        best = min(feasible, key=lambda t: (t.values[0], t.number))
+        others = [k for k in best.params if k != "fill"]
+        same = [t for t in trials if all(abs(t.params.get(k, np.nan) - best.params[k]) < 1e-12 for k in others)]
+        lo = max(t.params["fill"] for t in same if t.user_attrs["constraint"][0] <= 0)
+        above = [t.params["fill"] for t in same if t.user_attrs["constraint"][0] > 0 and t.params["fill"] > lo]
+        if not above or min(above) - lo < 0.02:
+            return None
+        return {**best.params, "fill": (lo + min(above)) / 2}
 
     def _select_best(self, study: optuna.Study) -> None:
         trials = _complete(study)
@@ -473,7 +517,8 @@ class FairnessPoisoner(BaseEstimator):
         self.best_trial_ = best
         self.best_params_ = {k: best.params[k] for k in self.space_.bounds()}
         self.pareto_front_ = study.best_trials if self.objective == "pareto" else [best]
-        self.warm_start_trials_ = [t.number for t in trials if "fixed_params" in t.system_attrs]
+        self.warm_start_trials_ = [t.number for t in trials if t.user_attrs.get("origin") == "warm start"]
+        self.line_search_trials_ = [t.number for t in trials if t.user_attrs.get("origin") == "line search"]
         self.failures_ = [{"trial": t.number, "error": t.user_attrs["error"]}
                           for t in study.get_trials(deepcopy=False) if "error" in t.user_attrs]  # fmt: skip
         rows, labels, sens = self.generate(self.best_params_)
@@ -562,29 +607,3 @@ def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(X))[:, 1]
     return np.asarray(model.predict(X), dtype=float)
-
-
-class _Progress:
-    """A rich progress bar over counted trials (no-op when disabled)."""
-
-    def __init__(self, total: int, done: int, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.total, self.done = total, done
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-            self._p = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                               TimeElapsedColumn(), transient=False)  # fmt: skip
-            self._p.__enter__()
-            self._task = self._p.add_task("black-box trainings", total=self.total, completed=self.done)
-        return self
-
-    def update(self, done: int) -> None:
-        if self.enabled:
-            self._p.update(self._task, completed=min(done, self.total))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self._p.__exit__(*exc)

@@ -78,7 +78,7 @@ def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int =
                   sampler: str = "tpe", objective: str = "constrained", max_accuracy_loss: float = 0.01,
                   accuracy_bound: str = "upper", confidence: float = 0.8, n_jobs: int = 1,
                   learner_jobs: int | None = None, storage: Any = None, study_name: str | None = None,
-                  study_attrs: dict[str, Any] | None = None, warm_start: bool = True,
+                  study_attrs: dict[str, Any] | None = None, warm_start: bool = True, line_search: int = 4,
                   visibility: bool = True, show_progress: bool = False) -> PoisoningResult:  # fmt: skip
     """Search for added rows on train + validation, then measure baseline, rows and control on test once.
 
@@ -92,7 +92,7 @@ def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int =
         The sensitive attribute.
     seed : int
         Seed of the learner, the search and the random control.
-    space, budget, metric, n_trials, sampler, objective, max_accuracy_loss, accuracy_bound, confidence, n_jobs, storage, study_name, study_attrs, warm_start, show_progress
+    space, budget, metric, n_trials, sampler, objective, max_accuracy_loss, accuracy_bound, confidence, n_jobs, storage, study_name, study_attrs, warm_start, line_search, show_progress
         See :class:`FairnessPoisoner`.
     learner_jobs : int, optional
         Threads of learners that take ``n_jobs`` (the same model, faster).
@@ -111,7 +111,8 @@ def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int =
                              objective=objective, max_accuracy_loss=max_accuracy_loss,
                              accuracy_bound=accuracy_bound, confidence=confidence, n_jobs=n_jobs,
                              storage=storage, study_name=study_name, study_attrs=study_attrs,
-                             warm_start=warm_start, show_progress=show_progress)  # fmt: skip
+                             warm_start=warm_start, line_search=line_search,
+                             show_progress=show_progress)  # fmt: skip
     tr, va, te = split.train, split.val, split.test
     s_tr = tr.groups(sensitive)
     poisoner.fit(tr.X, tr.y, sensitive_features=s_tr, X_val=va.X, y_val=va.y, sensitive_val=va.groups(sensitive))
@@ -192,8 +193,11 @@ def _search_worth(poisoner: FairnessPoisoner, arms: dict[str, Any], m: Any, eval
     best = poisoner.best_trial_
     starts = [t for t in poisoner.study_.get_trials(deepcopy=False)
               if t.number in set(poisoner.warm_start_trials_) and "constraint" in t.user_attrs]  # fmt: skip
-    out: dict[str, Any] = {"best_trial": best.number, "won_by": "warm start" if best.number in poisoner.warm_start_trials_
-                           else "search", "warm_start_trials": list(poisoner.warm_start_trials_)}  # fmt: skip
+    won_by = ("warm start" if best.number in poisoner.warm_start_trials_ else
+              "line search" if best.number in poisoner.line_search_trials_ else "sampler")  # fmt: skip
+    out: dict[str, Any] = {"best_trial": best.number, "won_by": won_by,
+                           "warm_start_trials": list(poisoner.warm_start_trials_),
+                           "line_search_trials": list(poisoner.line_search_trials_)}  # fmt: skip
     if not starts:
         out.update(best_start_trial=None, gain_over_best_start=None)
         return out
@@ -216,10 +220,10 @@ def trials_frame(poisoner: FairnessPoisoner) -> pd.DataFrame:
     """One row per trial: parameters, validation metrics, accuracy loss (and its bound), feasibility, state.
 
     ``trial`` is optuna's trial number (from 0), the same in plots and tables;
-    ``warm_start`` marks the enqueued points.
+    ``origin`` says where a point came from: ``warm start`` (enqueued),
+    ``line search`` (bisection on ``fill``) or ``sampler``.
     """
     names = list(poisoner.space_.bounds())
-    starts = set(getattr(poisoner, "warm_start_trials_", []))
     rows = []
     for t in poisoner.study_.get_trials(deepcopy=False):
         if "skipped" in t.user_attrs:
@@ -229,7 +233,7 @@ def trials_frame(poisoner: FairnessPoisoner) -> pd.DataFrame:
         rows.append({
             "trial": t.number,
             "state": t.state.name,
-            "warm_start": t.number in starts,
+            "origin": t.user_attrs.get("origin", "sampler"),
             **{k: t.params.get(k) for k in names},
             "n_rows": t.user_attrs.get("n_rows"),
             "unfairness": poisoner.metric_.unfairness(val) if val else np.nan,
