@@ -77,8 +77,11 @@ def whitebox_file(name: str, learner: str, seed: int) -> Path:
 
 def poison_file(name: str, learner: str, seed: int, budget: float, space: str, sampler: str, trials: int,
                 rule: str = "1pt") -> Path:  # fmt: skip
+    from trustlab.poisoning import SPACES
+
     tag = "" if rule == "1pt" else f"-l{rule}"
-    return CACHE / f"{name}-{learner}-{seed}-{space}-{sampler}-t{trials}-b{budget:g}{tag}.json"
+    version = f"v{SPACES[space].version}" if space in SPACES else "v?"
+    return CACHE / f"{name}-{learner}-{seed}-{space}{version}-{sampler}-t{trials}-b{budget:g}{tag}.json"
 
 
 def massaging_allowance(points: list[dict[str, Any]]) -> float:
@@ -123,7 +126,7 @@ def run_cell(name: str, learner: str, seed: int, args: argparse.Namespace, *, wh
         t0 = time.perf_counter()
         res = run_poisoning(get_split(), learner=learner, sensitive=sens, seed=seed, space=args.space, budget=b,
                             metric=metric, n_trials=args.trials, sampler=args.sampler, n_jobs=1, learner_jobs=1,
-                            max_accuracy_loss=allowance, visibility=False)  # fmt: skip
+                            max_accuracy_loss=allowance, visibility=(b == 0.1 and rule == "1pt"))  # fmt: skip
         pts = poisoning_points(res.summary, budget=b, metric=metric,
                                setting={"space": args.space, "sampler": args.sampler, "n_trials": args.trials,
                                         "max_accuracy_loss": allowance, "allowance_rule": rule})  # fmt: skip
