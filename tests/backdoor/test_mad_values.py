@@ -52,3 +52,15 @@ def test_zero_mad():
 def test_too_few_norms():
     with pytest.raises(ConfigError):
         mad_anomaly_index(np.array([1.0]))
+    with pytest.raises(ConfigError):
+        mad_anomaly_index(np.ones((2, 2)))
+    # two norms are enough: median 2, deviations [1, 1], MAD 1
+    np.testing.assert_allclose(mad_anomaly_index(np.array([1.0, 3.0]), consistency=1.0), [1.0, 1.0])
+
+
+def test_float32_norms_are_measured_in_float64():
+    """Neural Cleanse's norms come from float32 tensors; the index is computed in float64."""
+    norms32 = np.array([0.1, 0.7, 1.3, 2.9, 3.3, 0.05], dtype=np.float32)
+    got = mad_anomaly_index(norms32)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, mad_anomaly_index(norms32.astype(np.float64)))

@@ -5,6 +5,7 @@ defined); the privileged value is one of the two raw values, whatever its type.
 """
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -32,7 +33,8 @@ from trustlab.fairness import (
 )
 
 # derandomize: the same examples on every run (mutation testing needs reproducible kills)
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "25")), deadline=None,
+                    derandomize=True)  # fmt: skip
 SIGNED = ("statistical_parity_difference", "equal_opportunity_difference", "fpr_difference", "fnr_difference")
 NAMES = [("Male", "Female"), ("1", "0"), (1, 0), ("White", "Black")]
 

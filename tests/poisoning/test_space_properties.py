@@ -7,6 +7,8 @@ category matches its number), the budget is respected, the same point gives the 
 and each cell's rows come from the right group with the right label.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,8 @@ from trustlab.poisoning import (
     split_counts,
 )
 
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "30")), deadline=None,
+                    derandomize=True)  # fmt: skip
 PRIV, UNPRIV = {"m"}, {"f", "n"}
 AGE_BINS = ((18, 29, "young"), (30, 49, "middle"), (50, 70, "senior"))
 
