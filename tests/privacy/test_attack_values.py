@@ -164,3 +164,48 @@ def test_fdmia_features_by_hand():
         [0.6, 0.9, -0.3, math.log(1.5) - math.log(9.0)],
     ]
     np.testing.assert_allclose(f, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_lira_row_without_out_shadows_and_a_single_out_shadow():
+    """K = 3, two rows. Row 0: IN {1, 3} (mean 2, var 2), OUT {0} (one shadow: no variance);
+    row 1: IN {2, 4, 6} (mean 4, var 4), no OUT shadow. The shift (rows with both) is 2 - 0 = 2,
+    so row 1's OUT mean is 4 - 2 = 2. Pooled IN variance (2 + 8) / (1 + 2) = 10/3; the OUT
+    shadows leave no degree of freedom, so the pooled OUT variance is the default 1."""
+    phi = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 6.0]])
+    in_mask = np.array([[1, 1], [1, 1], [0, 1]], dtype=bool)
+    t = np.array([1.0, 3.0])
+    online = lira_scores(t, phi, in_mask, online=True, global_variance=True)
+    np.testing.assert_allclose(online, [_log_gauss(1.0, 2.0, 10 / 3) - _log_gauss(1.0, 0.0, 1.0),
+                                        _log_gauss(3.0, 4.0, 10 / 3) - _log_gauss(3.0, 2.0, 1.0)], rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(lira_scores(t, phi, in_mask, online=False), [1.0, 1.0], rtol=1e-12)
+    per_row = lira_scores(t, phi, in_mask, online=True, global_variance=False)
+    np.testing.assert_allclose(per_row, [_log_gauss(1.0, 2.0, 2.0) - _log_gauss(1.0, 0.0, 1.0),
+                                         _log_gauss(3.0, 4.0, 4.0) - _log_gauss(3.0, 2.0, 1.0)], rtol=1e-12)  # fmt: skip
+
+
+def test_lira_variance_floor():
+    """Identical OUT confidences: the pooled variance 0 is floored at 1e-6 (score (t - mu) / 1e-3)."""
+    phi = np.array([[0.5], [0.5]])
+    score = lira_scores(np.array([0.501]), phi, np.zeros((2, 1), dtype=bool), online=False)
+    assert score[0] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_lira_shapes_must_match():
+    from trustlab import DataError
+
+    with pytest.raises(DataError):
+        lira_scores(TARGET, PHI, IN[:, :2])
+    with pytest.raises(DataError):
+        lira_scores(TARGET, PHI[0], IN[0])
+
+
+def test_lira_default_variance_is_global_below_64_shadows():
+    y_ch = np.array([1, 0, 1])
+    labels = np.concatenate([[0, 1], y_ch])
+    phi = np.concatenate([np.array([[2.0, -1.0], [0.5, 1.0], [2.5, 0.0], [1.0, 0.5]]), PHI], axis=1)
+    in_mask = np.concatenate([np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=bool), IN], axis=1)
+    shadows = ShadowSet(proba={"fair": _proba(phi, labels)}, labels=labels, in_mask=in_mask,
+                        is_pool=np.array([True, True, False, False, False]))  # fmt: skip
+    got = make_attack("lira", "fair").calibrate(shadows).score(TargetView(proba={"fair": _proba(TARGET, y_ch)},
+                                                                          labels=y_ch))  # fmt: skip
+    np.testing.assert_allclose(got, _online([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3), rtol=1e-7)
