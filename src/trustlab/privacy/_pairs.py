@@ -169,10 +169,8 @@ class PairSpec:
 
     def make_poisoner(self, seed: int) -> Any:
         """An unfitted :class:`trustlab.poisoning.FairnessPoisoner` around the biased learner."""
-        try:
-            from trustlab.poisoning import FairnessPoisoner
-        except ImportError:
-            raise ConfigError("--fair-method poisoning needs trustlab.poisoning, which is not installed") from None
+        from trustlab.poisoning import FairnessPoisoner
+
         return FairnessPoisoner(self.base_estimator(seed), privileged=self.privileged, random_state=seed,
                                 **self.poison)  # fmt: skip
 
