@@ -37,10 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "out" / "mutation"
 MUTMUT = Path(sys.executable).parent / "mutmut"
+PYTEST_ARGS = ["-p", "no:cacheprovider", "--import-mode=importlib"]
 #: Hypothesis examples per property test while mutants run (the suite's default is 25-30).
 EXAMPLES = 10
 DO_NOT_MUTATE = [r"^\s*raise\s", r"^\s*log\.(warning|info|debug)\("]
 
+#: group -> source files mutmut may mutate, functions whose mutants run, the package's fast tests
+#: (and extra pytest arguments).
 GROUPS: dict[str, dict[str, list[str]]] = {
     "fairness": {
         "files": ["src/trustlab/fairness/_metrics.py", "src/trustlab/fairness/_mitigation.py",
@@ -58,7 +61,10 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "trustlab.fairness._registry.xǁFairnessMetricǁunfairness",
             "trustlab.fairness._registry.xǁFairnessMetricǁdirection",
         ],
-        "tests": ["tests/fairness/test_metric_properties.py", "tests/fairness/test_mitigation_values.py"],
+        "tests": ["tests/fairness/test_metric_properties.py", "tests/fairness/test_mitigation_values.py",
+                  "tests/fairness/test_metrics.py", "tests/fairness/test_registry.py"],
+        # 2 x 101 MetricFrame calls: not a fast test
+        "pytest_args": ["--deselect", "tests/fairness/test_metrics.py::test_bootstrap_ci_brackets_estimate_and_is_seeded"],
     },
     "poisoning": {
         "files": ["src/trustlab/poisoning/_spaces.py", "src/trustlab/poisoning/_space.py",
@@ -121,7 +127,7 @@ def prepare(group: str, spec: dict[str, list[str]]) -> Path:
     cfg = ["[mutmut]", "source_paths = src", f"only_mutate = {_cfg_list(spec['files'])}",
            f"do_not_mutate_patterns = {_cfg_list(DO_NOT_MUTATE)}",
            f"pytest_add_cli_args_test_selection = {_cfg_list(spec['tests'])}",
-           f"pytest_add_cli_args = {_cfg_list(['-p', 'no:cacheprovider', '--import-mode=importlib'])}",
+           f"pytest_add_cli_args = {_cfg_list(PYTEST_ARGS + spec.get('pytest_args', []))}",
            "use_git_change_detection = false", "track_dependencies = false", ""]  # fmt: skip
     (work / "setup.cfg").write_text("\n".join(cfg))
     return work

@@ -196,3 +196,56 @@ def test_row_maker_interpolates_rounds_and_clips_by_hand():
     big, _ = maker.make(np.arange(40), np.arange(40), np.zeros(40), 50.0, np.random.default_rng(0))
     assert big["age"].min() == FRAME["age"].min() and big["age"].max() == FRAME["age"].max()
     assert big["skill"].min() == FRAME["skill"].min() and big["skill"].max() == FRAME["skill"].max()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r, y: (r.assign(degree=["phd"] + list(r["degree"].iloc[1:])), y), "outside the domain"),
+        (lambda r, y: (r.assign(age=[71] + list(r["age"].iloc[1:])), y), "observed range"),
+        (lambda r, y: (r.assign(age=[17] + list(r["age"].iloc[1:])), y), "observed range"),
+        (lambda r, y: (r.assign(skill=[np.nan] + list(r["skill"].iloc[1:])), y), "observed range"),
+        (lambda r, y: (r.assign(age=[30.5] + list(r["age"].iloc[1:])), y), "fractions"),
+        (lambda r, y: (r, np.r_[2, y[1:]]), "binary"),
+        (lambda r, y: (r[list(reversed(r.columns))], y), "training columns"),
+    ],
+)
+def test_check_plausible_refuses_each_kind_of_implausible_row(change, message):
+    rows, labels = FRAME.iloc[:5].reset_index(drop=True), Y[:5]
+    check_plausible(rows, labels, FRAME, **KINDS)  # real rows are plausible
+    # the extremes of the observed range are plausible
+    edge = rows.assign(age=[18, 70, 18, 70, 18], skill=[FRAME["skill"].min(), FRAME["skill"].max()] * 2 + [0.0])
+    check_plausible(edge, labels, FRAME, **KINDS)
+    bad_rows, bad_labels = change(rows, labels)
+    from trustlab import DataError
+
+    with pytest.raises(DataError, match=message):
+        check_plausible(bad_rows, bad_labels, FRAME, **KINDS)
+
+
+def test_boundary_window_slides_back_and_repeats_only_past_the_whole_list():
+    space = get_space("boundary")
+    space.prepare(_context(60, "spd", 1, 0))
+    lst = space.lists_["flip_low_neg"]
+    n = len(lst)
+    assert space.window("flip_low_neg", 3, 0.0).tolist() == lst[:3].tolist()
+    # offset 0.5 starts at floor(0.5 n); near the end the window slides back to fit
+    assert space.window("flip_low_neg", 3, 0.5).tolist() == lst[n // 2 : n // 2 + 3].tolist()
+    assert space.window("flip_low_neg", 3, 0.99).tolist() == lst[n - 3 :].tolist()
+    # more rows than the list: the whole list, repeated
+    assert space.window("flip_low_neg", n + 2, 0.3).tolist() == np.resize(lst, n + 2).tolist()
+    assert space.window("flip_low_neg", 0, 0.3).tolist() == []
+
+
+def test_bands_pool_keeps_at_least_ten_templates_nearest_the_centre():
+    space = get_space("bands")
+    space.prepare(_context(60, "spd", 1, 0))
+    params = {**{k: lo for k, (lo, _) in space.bounds().items()}, "w_u1": 1.0, "fill": 1.0, "c_u1": 0.999,
+              "width": 0.02}  # fmt: skip
+    rows, labels, sens = _rows(space, params)
+    unpriv = np.flatnonzero(FRAME["gender"].to_numpy() != "m")
+    nearest = unpriv[np.argsort(np.abs(SCORES[unpriv] - 0.999), kind="stable")[:10]]
+    # mix = noise = 0: every row is one of the ten templates nearest the centre
+    keys = set(map(tuple, FRAME.iloc[nearest].astype(str).to_numpy()))
+    assert set(map(tuple, rows.astype(str).to_numpy())) <= keys
+    assert (labels == 1).all() and len(rows) == 60
