@@ -104,3 +104,30 @@ def test_synthetic_privileged_group_is_zero():
     # group 0 is unshifted, so it has the higher base rate
     mask = ds.privileged_mask("group")
     assert ds.y[mask].mean() > ds.y[~mask].mean()
+
+
+@pytest.mark.parametrize("sizes", [(0.5, 0.5), (0.6, 0.0, 0.4), (0.5, 0.2, 0.2), (0.7, -0.1, 0.4), (0.5, 0.2, 0.3, 0.0)])
+def test_bad_sizes_are_refused(dataset, sizes):
+    from trustlab import DataError
+
+    with pytest.raises(DataError, match="three positive shares"):
+        split_dataset(dataset, sizes=sizes)
+
+
+def test_other_sizes_are_followed(dataset):
+    split = split_dataset(dataset, seed=0, sizes=(0.6, 0.2, 0.2))
+    # 20% test = 100 rows; then 0.2 / 0.8 of the remaining 400 = 100 for validation
+    assert split.sizes() == {"train": 300, "val": 100, "test": 100}
+    assert split.seed == 0
+
+
+def test_stratifies_on_the_named_attribute():
+    """Two attributes: stratifying on ``h`` keeps h's rare cell, whatever ``g`` does."""
+    frame = _frame()
+    frame["h"] = np.where(frame["row_id"] % 25 == 0, "rare", "common")  # 20 rows, all label 0 or 1
+    ds = load_frame(frame, target="y", sensitive=["g", "h"], privileged=["m", "common"], name="two")
+    for seed in range(3):
+        split = split_dataset(ds, seed=seed, sensitive="h")
+        rare = [int((p.groups("h") == "rare").sum()) for p in (split.train, split.val, split.test)]
+        total = int((frame["h"] == "rare").sum())
+        assert all(abs(r - share * total) <= 1.5 for r, share in zip(rare, SIZES, strict=True)), rare
