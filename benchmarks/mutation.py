@@ -46,34 +46,58 @@ DO_NOT_MUTATE = [r"^\s*raise\s", r"^\s*log\.(warning|info|debug)\("]
 #: (and extra pytest arguments).
 GROUPS: dict[str, dict[str, list[str]]] = {
     "fairness": {
-        "files": ["src/trustlab/fairness/_metrics.py", "src/trustlab/fairness/_mitigation.py",
-                  "src/trustlab/fairness/_registry.py"],  # fmt: skip
+        "files": [
+            "src/trustlab/fairness/_metrics.py",
+            "src/trustlab/fairness/_mitigation.py",
+            "src/trustlab/fairness/_registry.py",
+        ],
         "functions": [
-            "trustlab.fairness._metrics.x__binary_groups", "trustlab.fairness._metrics.x_check_predictions",
-            "trustlab.fairness._metrics.x_group_rates", "trustlab.fairness._metrics.x__diff",
+            "trustlab.fairness._metrics.x__binary_groups",
+            "trustlab.fairness._metrics.x_check_predictions",
+            "trustlab.fairness._metrics.x_group_rates",
+            "trustlab.fairness._metrics.x__diff",
             "trustlab.fairness._metrics.x_statistical_parity_difference",
-            "trustlab.fairness._metrics.x_disparate_impact", "trustlab.fairness._metrics.x_fairness_block",
-            "trustlab.fairness._metrics.x_evaluate", "trustlab.fairness._metrics.x__rates",
+            "trustlab.fairness._metrics.x_disparate_impact",
+            "trustlab.fairness._metrics.x_fairness_block",
+            "trustlab.fairness._metrics.x_evaluate",
+            "trustlab.fairness._metrics.x__rates",
             "trustlab.fairness._metrics.x_per_value_groups",
-            "trustlab.fairness._mitigation.x_massaging_count", "trustlab.fairness._mitigation.x_massage_labels",
+            "trustlab.fairness._mitigation.x_massaging_count",
+            "trustlab.fairness._mitigation.x_massage_labels",
             "trustlab.fairness._mitigation.x_reweighing_weights",
             "trustlab.fairness._registry.xǁFairnessMetricǁsigned",
             "trustlab.fairness._registry.xǁFairnessMetricǁunfairness",
             "trustlab.fairness._registry.xǁFairnessMetricǁdirection",
         ],
-        "tests": ["tests/fairness/test_metric_properties.py", "tests/fairness/test_mitigation_values.py",
-                  "tests/fairness/test_metrics.py", "tests/fairness/test_registry.py"],
+        "tests": [
+            "tests/fairness/test_metric_properties.py",
+            "tests/fairness/test_mitigation_values.py",
+            "tests/fairness/test_metric_values.py",
+            "tests/fairness/test_metrics.py",
+            "tests/fairness/test_registry.py",
+        ],
         # 2 x 101 MetricFrame calls: not a fast test
-        "pytest_args": ["--deselect", "tests/fairness/test_metrics.py::test_bootstrap_ci_brackets_estimate_and_is_seeded"],
+        "pytest_args": [
+            "--deselect",
+            "tests/fairness/test_metrics.py::test_bootstrap_ci_brackets_estimate_and_is_seeded",
+        ],
     },
     "poisoning": {
-        "files": ["src/trustlab/poisoning/_spaces.py", "src/trustlab/poisoning/_space.py",
-                  "src/trustlab/poisoning/_boundary.py", "src/trustlab/poisoning/_poisoner.py"],  # fmt: skip
+        "files": [
+            "src/trustlab/poisoning/_spaces.py",
+            "src/trustlab/poisoning/_space.py",
+            "src/trustlab/poisoning/_boundary.py",
+            "src/trustlab/poisoning/_poisoner.py",
+        ],
         "functions": [
-            "trustlab.poisoning._spaces.x_split_counts", "trustlab.poisoning._spaces.xǁRowMakerǁmake",
-            "trustlab.poisoning._spaces.xǁRowMakerǁ__init__", "trustlab.poisoning._spaces.xǁRowMakerǁfinish",
-            "trustlab.poisoning._space.xǁBandsSpaceǁcounts", "trustlab.poisoning._space.xǁBandsSpaceǁmatch_rows",
-            "trustlab.poisoning._space.xǁBandsSpaceǁ_pool", "trustlab.poisoning._space.xǁBandsSpaceǁrows",
+            "trustlab.poisoning._spaces.x_split_counts",
+            "trustlab.poisoning._spaces.xǁRowMakerǁmake",
+            "trustlab.poisoning._spaces.xǁRowMakerǁ__init__",
+            "trustlab.poisoning._spaces.xǁRowMakerǁfinish",
+            "trustlab.poisoning._space.xǁBandsSpaceǁcounts",
+            "trustlab.poisoning._space.xǁBandsSpaceǁmatch_rows",
+            "trustlab.poisoning._space.xǁBandsSpaceǁ_pool",
+            "trustlab.poisoning._space.xǁBandsSpaceǁrows",
             "trustlab.poisoning._space.x_check_plausible",
             "trustlab.poisoning._boundary.xǁBoundarySpaceǁprepare",
             "trustlab.poisoning._boundary.xǁBoundarySpaceǁcounts",
@@ -84,30 +108,46 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "trustlab.poisoning._poisoner.xǁFairnessPoisonerǁ_select_best",
             "trustlab.poisoning._poisoner.xǁFairnessPoisonerǁscore_point",
         ],
-        "tests": ["tests/poisoning/test_space_properties.py", "tests/poisoning/test_constraint_values.py",
-                  "tests/poisoning/test_best_trial_values.py"],  # fmt: skip
+        "tests": [
+            "tests/poisoning/test_space_properties.py",
+            "tests/poisoning/test_constraint_values.py",
+            "tests/poisoning/test_best_trial_values.py",
+        ],
     },
     "privacy": {
         "files": ["src/trustlab/privacy/_attacks.py", "src/trustlab/privacy/_classic.py"],
         "functions": [
-            "trustlab.privacy._attacks.x_true_class_proba", "trustlab.privacy._attacks.x_loss_scores",
-            "trustlab.privacy._attacks.x_logit_confidence", "trustlab.privacy._attacks.x_fdmia_features",
-            "trustlab.privacy._attacks.xǁ_Momentsǁ__init__", "trustlab.privacy._attacks.x__mean_var",
-            "trustlab.privacy._attacks.x__pooled_var", "trustlab.privacy._attacks.xǁLiRAǁ__init__",
-            "trustlab.privacy._attacks.xǁLiRAǁ_params", "trustlab.privacy._attacks.xǁLiRAǁ_score",
-            "trustlab.privacy._attacks.xǁLiRAǁscore", "trustlab.privacy._attacks.x_lira_scores",
-            "trustlab.privacy._classic.xǁLiRAOnlineǁscore", "trustlab.privacy._classic.xǁLossAttackǁstatistic",
+            "trustlab.privacy._attacks.x_true_class_proba",
+            "trustlab.privacy._attacks.x_loss_scores",
+            "trustlab.privacy._attacks.x_logit_confidence",
+            "trustlab.privacy._attacks.x_fdmia_features",
+            "trustlab.privacy._attacks.xǁ_Momentsǁ__init__",
+            "trustlab.privacy._attacks.x__mean_var",
+            "trustlab.privacy._attacks.x__pooled_var",
+            "trustlab.privacy._attacks.xǁLiRAǁ__init__",
+            "trustlab.privacy._attacks.xǁLiRAǁ_params",
+            "trustlab.privacy._attacks.xǁLiRAǁ_score",
+            "trustlab.privacy._attacks.xǁLiRAǁscore",
+            "trustlab.privacy._attacks.x_lira_scores",
+            "trustlab.privacy._classic.xǁLiRAOnlineǁscore",
+            "trustlab.privacy._classic.xǁLossAttackǁstatistic",
         ],
         "tests": ["tests/privacy/test_attack_values.py"],
     },
     "backdoor": {
         "files": ["src/trustlab/backdoor/_cleanse.py"],
-        "functions": ["trustlab.backdoor._cleanse.x_mad_anomaly_index", "trustlab.backdoor._cleanse.x_flag_outliers"],
+        "functions": [
+            "trustlab.backdoor._cleanse.x_mad_anomaly_index",
+            "trustlab.backdoor._cleanse.x_flag_outliers",
+        ],
         "tests": ["tests/backdoor/test_mad_values.py"],
     },
     "datasets": {
         "files": ["src/trustlab/datasets/_dataset.py"],
-        "functions": ["trustlab.datasets._dataset.x_split_dataset", "trustlab.datasets._dataset.x__strata"],
+        "functions": [
+            "trustlab.datasets._dataset.x_split_dataset",
+            "trustlab.datasets._dataset.x__strata",
+        ],
         "tests": ["tests/datasets/test_split_values.py"],
     },
 }
@@ -122,21 +162,35 @@ def prepare(group: str, spec: dict[str, list[str]]) -> Path:
     work = WORK / group
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    cfg = ["[mutmut]", "source_paths = src", f"only_mutate = {_cfg_list(spec['files'])}",
-           f"do_not_mutate_patterns = {_cfg_list(DO_NOT_MUTATE)}",
-           f"pytest_add_cli_args_test_selection = {_cfg_list(spec['tests'])}",
-           f"pytest_add_cli_args = {_cfg_list(PYTEST_ARGS + spec.get('pytest_args', []))}",
-           "use_git_change_detection = false", "track_dependencies = false", ""]  # fmt: skip
+    cfg = [
+        "[mutmut]",
+        "source_paths = src",
+        f"only_mutate = {_cfg_list(spec['files'])}",
+        f"do_not_mutate_patterns = {_cfg_list(DO_NOT_MUTATE)}",
+        f"pytest_add_cli_args_test_selection = {_cfg_list(spec['tests'])}",
+        f"pytest_add_cli_args = {_cfg_list(PYTEST_ARGS + spec.get('pytest_args', []))}",
+        "use_git_change_detection = false",
+        "track_dependencies = false",
+        "",
+    ]
     (work / "setup.cfg").write_text("\n".join(cfg))
     return work
 
 
 def run_group(work: Path, spec: dict[str, list[str]], deadline: float) -> dict:
     """``mutmut run`` for the group's functions; interrupted (SIGINT) at the deadline."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "TRUSTLAB_HYPOTHESIS_EXAMPLES": str(EXAMPLES)}  # fmt: skip
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TRUSTLAB_HYPOTHESIS_EXAMPLES": str(EXAMPLES),
+    }
     globs = [f"{f}__mutmut_*" for f in spec["functions"]]
     cmd = [str(MUTMUT), "run", "--max-children", "1", *globs]
     t0 = time.perf_counter()
@@ -153,8 +207,12 @@ def run_group(work: Path, spec: dict[str, list[str]], deadline: float) -> dict:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return {"seconds": round(time.perf_counter() - t0, 1), "returncode": proc.returncode,
-            "interrupted": interrupted, "command": " ".join(["mutmut", "run", "--max-children", "1", *globs])}  # fmt: skip
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "returncode": proc.returncode,
+        "interrupted": interrupted,
+        "command": " ".join(["mutmut", "run", "--max-children", "1", *globs]),
+    }
 
 
 def collect(work: Path, spec: dict[str, list[str]]) -> dict:
@@ -171,7 +229,9 @@ def collect(work: Path, spec: dict[str, list[str]]) -> dict:
     diffs = {}
     for key, st in status.items():
         if st in ("survived", "no tests", "timeout", "suspicious"):
-            out = subprocess.run([str(MUTMUT), "show", key], cwd=work, capture_output=True, text=True)
+            out = subprocess.run(
+                [str(MUTMUT), "show", key], cwd=work, capture_output=True, text=True
+            )
             diffs[key] = out.stdout.strip()
     counts: dict[str, int] = {}
     for st in status.values():
@@ -180,24 +240,37 @@ def collect(work: Path, spec: dict[str, list[str]]) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| group | mutants | killed | survived | no tests | timeout | not checked | run (s) |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| group | mutants | killed | survived | no tests | timeout | not checked | run (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for group, r in results.items():
         c = r["counts"]
-        lines.append(f"| {group} | {sum(c.values())} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
-                     f"{c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | "
-                     f"{r['run']['seconds']}{' (stopped)' if r['run']['interrupted'] else ''} |")  # fmt: skip
+        lines.append(
+            f"| {group} | {sum(c.values())} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
+            f"{c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | "
+            f"{r['run']['seconds']}{' (stopped)' if r['run']['interrupted'] else ''} |"
+        )
     lines += ["", "Tests per group and the functions mutated:", ""]
     for group in results:
         spec = GROUPS[group]
-        funcs = ", ".join(f.rsplit(".", 1)[1].replace("xǁ", "").replace("ǁ", ".").removeprefix("x_")
-                          for f in spec["functions"])  # fmt: skip
+        funcs = ", ".join(
+            f.rsplit(".", 1)[1].replace("xǁ", "").replace("ǁ", ".").removeprefix("x_")
+            for f in spec["functions"]
+        )
         lines.append(f"- **{group}** ({', '.join(spec['tests'])}): {funcs}")
     lines += ["", "Mutants not killed (diffs):", ""]
     for r in results.values():
         for key, diff in r["diffs"].items():
-            lines += [f"<details><summary>{r['status'][key]}: <code>{key}</code></summary>", "", "```diff",
-                      diff, "```", "</details>", ""]  # fmt: skip
+            lines += [
+                f"<details><summary>{r['status'][key]}: <code>{key}</code></summary>",
+                "",
+                "```diff",
+                diff,
+                "```",
+                "</details>",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -214,8 +287,12 @@ def write(results: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups (default: all)")
-    ap.add_argument("--minutes", type=float, default=35.0, help="stop starting mutants after this long")
+    ap.add_argument(
+        "--groups", default=",".join(GROUPS), help="comma-separated groups (default: all)"
+    )
+    ap.add_argument(
+        "--minutes", type=float, default=35.0, help="stop starting mutants after this long"
+    )
     args = ap.parse_args()
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
@@ -224,7 +301,11 @@ def main() -> None:
     if not MUTMUT.exists():
         sys.exit(f"{MUTMUT} not found: pip install 'mutmut>=3.8,<4'")
     deadline = time.time() + 60 * args.minutes
-    previous = json.loads((RESULTS / "mutation.json").read_text()) if (RESULTS / "mutation.json").exists() else {}
+    previous = (
+        json.loads((RESULTS / "mutation.json").read_text())
+        if (RESULTS / "mutation.json").exists()
+        else {}
+    )
     results = {g: r for g, r in previous.items() if g in GROUPS and g not in groups}
     for group in groups:
         if time.time() >= deadline:

@@ -23,7 +23,9 @@ def test_index_by_hand():
     np.testing.assert_allclose(mad_anomaly_index(NORMS), INDEX_1 / 1.4826, rtol=1e-12)
     # odd count: median 8, deviations [3.5, 2, 1, 0, 1, 3, 12] -> MAD 2
     odd = np.array([4.5, 6.0, 7.0, 8.0, 9.0, 11.0, 20.0])
-    np.testing.assert_allclose(mad_anomaly_index(odd, consistency=1.0), [1.75, 1.0, 0.5, 0.0, 0.5, 1.5, 6.0])
+    np.testing.assert_allclose(
+        mad_anomaly_index(odd, consistency=1.0), [1.75, 1.0, 0.5, 0.0, 0.5, 1.5, 6.0]
+    )
 
 
 def test_flag_exactly_at_the_threshold_on_a_below_median_norm():

@@ -23,7 +23,9 @@ def _frame(seed: int = 0) -> pd.DataFrame:
     g = np.array([rows[i][0] for i in order])
     lab = np.array([rows[i][1] for i in order])
     # row_id identifies every row after the split (the parts get a fresh 0..n-1 index)
-    return pd.DataFrame({"row_id": np.arange(len(rows)), "x": np.linspace(0, 1, len(rows)), "g": g, "y": lab})
+    return pd.DataFrame(
+        {"row_id": np.arange(len(rows)), "x": np.linspace(0, 1, len(rows)), "g": g, "y": lab}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +75,16 @@ def test_a_random_split_would_visibly_miss_the_shares():
     frame = _frame()
     misses = 0
     for seed in range(5):
-        rest, test = train_test_split(frame["row_id"].to_numpy(), test_size=SIZES[2], random_state=seed)
-        train, val = train_test_split(rest, test_size=SIZES[1] / (SIZES[0] + SIZES[1]), random_state=seed + 1)
-        misses += not all(_within_one_row(_cell_counts(ids, frame), share)
-                          for ids, share in zip((train, val, test), SIZES, strict=True))  # fmt: skip
+        rest, test = train_test_split(
+            frame["row_id"].to_numpy(), test_size=SIZES[2], random_state=seed
+        )
+        train, val = train_test_split(
+            rest, test_size=SIZES[1] / (SIZES[0] + SIZES[1]), random_state=seed + 1
+        )
+        misses += not all(
+            _within_one_row(_cell_counts(ids, frame), share)
+            for ids, share in zip((train, val, test), SIZES, strict=True)
+        )
     assert misses >= 3
 
 
@@ -106,7 +114,9 @@ def test_synthetic_privileged_group_is_zero():
     assert ds.y[mask].mean() > ds.y[~mask].mean()
 
 
-@pytest.mark.parametrize("sizes", [(0.5, 0.5), (0.6, 0.0, 0.4), (0.5, 0.2, 0.2), (0.7, -0.1, 0.4), (0.5, 0.2, 0.3, 0.0)])
+@pytest.mark.parametrize(
+    "sizes", [(0.5, 0.5), (0.6, 0.0, 0.4), (0.5, 0.2, 0.2), (0.7, -0.1, 0.4), (0.5, 0.2, 0.3, 0.0)]
+)
 def test_bad_sizes_are_refused(dataset, sizes):
     from trustlab import DataError
 
@@ -130,4 +140,6 @@ def test_stratifies_on_the_named_attribute():
         split = split_dataset(ds, seed=seed, sensitive="h")
         rare = [int((p.groups("h") == "rare").sum()) for p in (split.train, split.val, split.test)]
         total = int((frame["h"] == "rare").sum())
-        assert all(abs(r - share * total) <= 1.5 for r, share in zip(rare, SIZES, strict=True)), rare
+        assert all(abs(r - share * total) <= 1.5 for r, share in zip(rare, SIZES, strict=True)), (
+            rare
+        )

@@ -1,4 +1,4 @@
-"""Property-based checks of the group metrics (hypothesis): symmetry, ranges, and fairlearn's values.
+"""Property-based checks of the group metrics (hypothesis): symmetry, ranges, fairlearn's values.
 
 Every drawn case has both groups and both true labels in each group (so every rate is
 defined); the privileged value is one of the two raw values, whatever its type.
@@ -33,18 +33,31 @@ from trustlab.fairness import (
 )
 
 # derandomize: the same examples on every run (mutation testing needs reproducible kills)
-SETTINGS = settings(max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "25")), deadline=None,
-                    derandomize=True)  # fmt: skip
-SIGNED = ("statistical_parity_difference", "equal_opportunity_difference", "fpr_difference", "fnr_difference")
+SETTINGS = settings(
+    max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "25")),
+    deadline=None,
+    derandomize=True,
+)
+SIGNED = (
+    "statistical_parity_difference",
+    "equal_opportunity_difference",
+    "fpr_difference",
+    "fnr_difference",
+)
 NAMES = [("Male", "Female"), ("1", "0"), (1, 0), ("White", "Black")]
 
 
 @st.composite
 def cases(draw, min_rows=0):
-    """``(y_true, y_pred, sensitive, privileged, unprivileged)`` with every (group, label) cell present."""
+    """``(y_true, y_pred, sensitive, privileged, unprivileged)``, every (group, label) cell present."""
     priv, unpriv = draw(st.sampled_from(NAMES))
-    extra = draw(st.lists(st.tuples(st.booleans(), st.integers(0, 1), st.integers(0, 1)),
-                          min_size=min_rows, max_size=40))  # fmt: skip
+    extra = draw(
+        st.lists(
+            st.tuples(st.booleans(), st.integers(0, 1), st.integers(0, 1)),
+            min_size=min_rows,
+            max_size=40,
+        )
+    )
     # one row of each (group, true label) cell, predictions drawn
     fixed = [(g, lab, draw(st.integers(0, 1))) for g in (True, False) for lab in (0, 1)]
     rows = fixed + extra
@@ -58,7 +71,12 @@ def cases(draw, min_rows=0):
 
 def _rates(y_true, y_pred, mask):
     yt, yp = y_true[mask], y_pred[mask]
-    return {"sel": yp.mean(), "tpr": yp[yt == 1].mean(), "fpr": yp[yt == 0].mean(), "fnr": 1 - yp[yt == 1].mean()}
+    return {
+        "sel": yp.mean(),
+        "tpr": yp[yt == 1].mean(),
+        "fpr": yp[yt == 0].mean(),
+        "fnr": 1 - yp[yt == 1].mean(),
+    }
 
 
 @SETTINGS
@@ -69,13 +87,18 @@ def test_swapping_the_groups_negates_the_signed_gaps(case):
     b = evaluate(y_true, y_pred, sensitive_features=s, privileged=unpriv)
     for key in SIGNED:
         assert b["fairness"][key] == pytest.approx(-a["fairness"][key], abs=1e-12)
-    assert b["fairness"]["equalized_odds_difference"] == pytest.approx(a["fairness"]["equalized_odds_difference"])
+    assert b["fairness"]["equalized_odds_difference"] == pytest.approx(
+        a["fairness"]["equalized_odds_difference"]
+    )
     di_a, di_b = a["fairness"]["disparate_impact"], b["fairness"]["disparate_impact"]
     if np.isfinite(di_a) and di_a > 0:
         assert di_b == pytest.approx(1 / di_a)
     # the same groups, named the same, with their roles swapped
     assert a["by_group"][str(priv)] == b["by_group"][str(priv)]
-    assert list(a["by_group"]) == [str(priv), str(unpriv)] and list(b["by_group"]) == [str(unpriv), str(priv)]
+    assert list(a["by_group"]) == [str(priv), str(unpriv)] and list(b["by_group"]) == [
+        str(unpriv),
+        str(priv),
+    ]
     # through the registry: the unfairness of a difference is symmetric, the direction flips
     for name, m in FAIRNESS_METRICS.items():
         if m.kind != "ratio":
@@ -100,8 +123,9 @@ def test_gaps_are_privileged_minus_unprivileged(case):
     assert f["equalized_odds_difference"] == pytest.approx(eodds, abs=1e-12)
     if rp["sel"] > 0:
         assert f["disparate_impact"] == pytest.approx(ru["sel"] / rp["sel"])
-    assert statistical_parity_difference(y_true, y_pred, sensitive_features=s, privileged=priv) == pytest.approx(
-        f["statistical_parity_difference"], abs=1e-12)  # fmt: skip
+    assert statistical_parity_difference(
+        y_true, y_pred, sensitive_features=s, privileged=priv
+    ) == pytest.approx(f["statistical_parity_difference"], abs=1e-12)
     # direction: +1 when the privileged group has the higher rate
     spd = get_metric("spd")
     expected = 1 if rp["sel"] >= ru["sel"] else -1
@@ -129,17 +153,29 @@ def test_equal_to_fairlearn(case):
     res = evaluate(y_true, y_pred, sensitive_features=s, privileged=priv)
     f = res["fairness"]
     assert abs(f["statistical_parity_difference"]) == pytest.approx(
-        demographic_parity_difference(y_true, y_pred, **kw), abs=1e-12)  # fmt: skip
-    assert f["equalized_odds_difference"] == pytest.approx(equalized_odds_difference(y_true, y_pred, **kw), abs=1e-12)
+        demographic_parity_difference(y_true, y_pred, **kw), abs=1e-12
+    )
+    assert f["equalized_odds_difference"] == pytest.approx(
+        equalized_odds_difference(y_true, y_pred, **kw), abs=1e-12
+    )
     assert abs(f["equal_opportunity_difference"]) == pytest.approx(
-        equal_opportunity_difference(y_true, y_pred, **kw), abs=1e-12)  # fmt: skip
-    assert abs(f["fpr_difference"]) == pytest.approx(false_positive_rate_difference(y_true, y_pred, **kw), abs=1e-12)
-    assert abs(f["fnr_difference"]) == pytest.approx(false_negative_rate_difference(y_true, y_pred, **kw), abs=1e-12)
+        equal_opportunity_difference(y_true, y_pred, **kw), abs=1e-12
+    )
+    assert abs(f["fpr_difference"]) == pytest.approx(
+        false_positive_rate_difference(y_true, y_pred, **kw), abs=1e-12
+    )
+    assert abs(f["fnr_difference"]) == pytest.approx(
+        false_negative_rate_difference(y_true, y_pred, **kw), abs=1e-12
+    )
     di = f["disparate_impact"]
     if np.isfinite(di) and di > 0:
         assert min(di, 1 / di) == pytest.approx(demographic_parity_ratio(y_true, y_pred, **kw))
-    mf = MetricFrame(metrics={"sel": selection_rate, "tpr": true_positive_rate}, y_true=y_true, y_pred=y_pred,
-                     sensitive_features=s.astype(str))  # fmt: skip
+    mf = MetricFrame(
+        metrics={"sel": selection_rate, "tpr": true_positive_rate},
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=s.astype(str),
+    )
     for g, block in res["by_group"].items():
         assert block["selection_rate"] == pytest.approx(mf.by_group.loc[g, "sel"], abs=1e-12)
         assert block["tpr"] == pytest.approx(mf.by_group.loc[g, "tpr"], abs=1e-12)

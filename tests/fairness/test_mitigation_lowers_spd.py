@@ -23,7 +23,9 @@ def biased_split():
     logit = 1.2 * x1 + 0.8 * x2 + np.where(g == "a", 1.0, -1.0)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     frame = pd.DataFrame({"x1": x1.round(4), "x2": x2.round(4), "g": g, "y": y})
-    return split_dataset(load_frame(frame, target="y", sensitive="g", privileged="a", name="biased"), seed=0)
+    return split_dataset(
+        load_frame(frame, target="y", sensitive="g", privileged="a", name="biased"), seed=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +35,18 @@ def results(biased_split):
 
 def test_the_baseline_is_clearly_unfair(results):
     for res in results.values():
-        assert res["baseline"]["fairness"][SPD] > 0.3  # privileged minus unprivileged: the privileged is favoured
+        assert (
+            res["baseline"]["fairness"][SPD] > 0.3
+        )  # privileged minus unprivileged: the privileged is favoured
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_repair_lowers_spd(results, method):
     res = results[method]
-    for before, after in ((res["baseline"], res["mitigated"]),
-                          (res["validation"]["baseline"], res["validation"]["mitigated"])):  # fmt: skip
+    for before, after in (
+        (res["baseline"], res["mitigated"]),
+        (res["validation"]["baseline"], res["validation"]["mitigated"]),
+    ):
         base, new = abs(before["fairness"][SPD]), abs(after["fairness"][SPD])
         assert new < 0.6 * base, f"{method}: |SPD| {base:.3f} -> {new:.3f}"
     # a repair, not a constant predictor

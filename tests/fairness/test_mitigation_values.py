@@ -11,9 +11,16 @@ import pytest
 from trustlab.fairness import massage_labels, massaging_count, reweighing_weights
 
 
-def _data(n_priv: int, pos_priv: int, n_unpriv: int, pos_unpriv: int) -> tuple[np.ndarray, np.ndarray]:
+def _data(
+    n_priv: int, pos_priv: int, n_unpriv: int, pos_unpriv: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Privileged rows first (positives first in each group)."""
-    y = np.array([1] * pos_priv + [0] * (n_priv - pos_priv) + [1] * pos_unpriv + [0] * (n_unpriv - pos_unpriv))
+    y = np.array(
+        [1] * pos_priv
+        + [0] * (n_priv - pos_priv)
+        + [1] * pos_unpriv
+        + [0] * (n_unpriv - pos_unpriv)
+    )
     mask = np.array([True] * n_priv + [False] * n_unpriv)
     return y, mask
 
@@ -55,12 +62,25 @@ def test_massaging_with_a_whole_m_equalises_the_rates():
 def test_massage_labels_picks_the_rows_by_hand():
     # 10 privileged (6 positives), 5 unprivileged (1 positive): M = 1 (see above)
     y, mask = _data(10, 6, 5, 1)
-    scores = np.array([
-        0.90, 0.30, 0.80, 0.70, 0.35, 0.95,  # privileged positives: the lowest is row 1
-        0.05, 0.05, 0.05, 0.05,              # privileged negatives: never demoted, lower still
-        0.99,                                # the unprivileged positive: never promoted, higher still
-        0.20, 0.60, 0.10, 0.40,              # unprivileged negatives: the highest is row 12
-    ])  # fmt: skip
+    scores = np.array(
+        [
+            0.90,
+            0.30,
+            0.80,
+            0.70,
+            0.35,
+            0.95,  # privileged positives: the lowest is row 1
+            0.05,
+            0.05,
+            0.05,
+            0.05,  # privileged negatives: never demoted, lower still
+            0.99,  # the unprivileged positive: never promoted, higher still
+            0.20,
+            0.60,
+            0.10,
+            0.40,  # unprivileged negatives: the highest is row 12
+        ]
+    )
     y_new, promoted, demoted = massage_labels(y, mask, scores)
     assert promoted.tolist() == [12]
     assert demoted.tolist() == [1]
@@ -73,12 +93,25 @@ def test_massage_labels_picks_the_rows_by_hand():
 def test_massage_labels_swaps_roles_when_the_unprivileged_group_is_advantaged():
     # 5 privileged (1 positive), 10 unprivileged (6 positives): M = -1
     y, mask = _data(5, 1, 10, 6)
-    scores = np.array([
-        0.99,                                # privileged positive
-        0.20, 0.70, 0.10, 0.30,              # privileged negatives: the highest (row 2) is promoted
-        0.90, 0.30, 0.80, 0.25, 0.35, 0.95,  # unprivileged positives: the lowest (row 8) is demoted
-        0.01, 0.01, 0.01, 0.01,              # unprivileged negatives
-    ])  # fmt: skip
+    scores = np.array(
+        [
+            0.99,  # privileged positive
+            0.20,
+            0.70,
+            0.10,
+            0.30,  # privileged negatives: the highest (row 2) is promoted
+            0.90,
+            0.30,
+            0.80,
+            0.25,
+            0.35,
+            0.95,  # unprivileged positives: the lowest (row 8) is demoted
+            0.01,
+            0.01,
+            0.01,
+            0.01,  # unprivileged negatives
+        ]
+    )
     y_new, promoted, demoted = massage_labels(y, mask, scores)
     assert promoted.tolist() == [2]
     assert demoted.tolist() == [8]

@@ -23,7 +23,18 @@ EASY = {
     1: [1, 1, 1, 1, 0, 1, 0, 0, 0, 0],  # .8 / .2, 8 right, .6, loss -.1
     2: [1, 1, 1, 1, 0, 1, 1, 1, 0, 0],  # .8 / .6, 8 right, .2, loss -.1  <- the fairest feasible
     3: [1, 1, 0, 0, 0, 1, 1, 1, 1, 0],  # .4 / .8, 7 right, .4, loss 0
-    4: [1, 0, 0, 1, 0, 1, 0, 1, 0, 0],  # .4 / .4, 5 right, 0,  loss .2  <- fairest, breaks the allowance
+    4: [
+        1,
+        0,
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+        0,
+    ],  # .4 / .4, 5 right, 0,  loss .2  <- fairest, breaks the allowance
 }
 COSTLY = {
     0: EASY[0],
@@ -79,26 +90,43 @@ def _fit(table, max_loss):
     X = pd.DataFrame({"x": rng.normal(size=N_TRAIN).round(3), "g": ["p", "u"] * (N_TRAIN // 2)})
     y = np.array([0, 1] * (N_TRAIN // 2))
     Xv = pd.DataFrame({"x": np.linspace(0, 1, 10), "g": G_VAL})
-    p = FairnessPoisoner(Scripted(table), space=AddK(), budget=4, n_trials=5, accuracy_bound="mean",
-                         max_accuracy_loss=max_loss, cv=2, random_state=0, privileged="p")  # fmt: skip
-    return p.fit(X, y, sensitive_features=X["g"].to_numpy(), X_val=Xv, y_val=Y_VAL, sensitive_val=G_VAL)
+    p = FairnessPoisoner(
+        Scripted(table),
+        space=AddK(),
+        budget=4,
+        n_trials=5,
+        accuracy_bound="mean",
+        max_accuracy_loss=max_loss,
+        cv=2,
+        random_state=0,
+        privileged="p",
+    )
+    return p.fit(
+        X, y, sensitive_features=X["g"].to_numpy(), X_val=Xv, y_val=Y_VAL, sensitive_val=G_VAL
+    )
 
 
 def test_the_trials_score_as_worked_out():
     p = _fit(EASY, 0.1)
     assert p.baseline_["statistical_parity_difference"] == pytest.approx(0.8)
     assert p.baseline_["accuracy"] == pytest.approx(0.7)
-    got = [(round(t.params["k"]), t.values[0], t.user_attrs["accuracy_loss"]) for t in p.study_.trials]
+    got = [
+        (round(t.params["k"]), t.values[0], t.user_attrs["accuracy_loss"]) for t in p.study_.trials
+    ]
     expected = [(1, 0.6, -0.1), (2, 0.2, -0.1), (3, 0.4, 0.0), (4, 0.0, 0.2), (2, 0.2, -0.1)]
     for (k, u, loss), (k2, u2, loss2) in zip(got, expected, strict=True):
-        assert k == k2 and u == pytest.approx(u2, abs=1e-12) and loss == pytest.approx(loss2, abs=1e-12)
+        assert (
+            k == k2
+            and u == pytest.approx(u2, abs=1e-12)
+            and loss == pytest.approx(loss2, abs=1e-12)
+        )
 
 
 def test_the_fairest_feasible_trial_is_chosen():
     p = _fit(EASY, 0.1)
     assert p.feasible_
-    # k = 4 is fairer (0) but loses 0.2 > 0.1; k = 2 (|SPD| 0.2) is the fairest within the allowance,
-    # and of its two trials the first
+    # k = 4 is fairer (0) but loses 0.2 > 0.1; k = 2 (|SPD| 0.2) is the fairest within the
+    # allowance, and of its two trials the first
     assert p.best_trial_.number == 1
     assert round(p.best_params_["k"]) == 2
     assert len(p.poison_) == 2

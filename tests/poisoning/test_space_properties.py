@@ -27,8 +27,11 @@ from trustlab.poisoning import (
     split_counts,
 )
 
-SETTINGS = settings(max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "30")), deadline=None,
-                    derandomize=True)  # fmt: skip
+SETTINGS = settings(
+    max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "30")),
+    deadline=None,
+    derandomize=True,
+)
 PRIV, UNPRIV = {"m"}, {"f", "n"}
 AGE_BINS = ((18, 29, "young"), (30, 49, "middle"), (50, 70, "senior"))
 
@@ -38,26 +41,43 @@ def _frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
     gender = rng.choice(["f", "n", "m"], n, p=[0.25, 0.1, 0.65])  # two unprivileged values
     age = rng.integers(18, 71, n)
     skill = (rng.normal(size=n) + 0.7 * (gender == "m")).round(3)
-    return pd.DataFrame({
-        "age": age,
-        "age_cat": np.select([age <= 29, age <= 49], ["young", "middle"], "senior"),
-        "skill": skill,
-        "degree": rng.choice(["none", "bsc", "msc"], n),
-        "gender": gender,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "age": age,
+            "age_cat": np.select([age <= 29, age <= 49], ["young", "middle"], "senior"),
+            "skill": skill,
+            "degree": rng.choice(["none", "bsc", "msc"], n),
+            "gender": gender,
+        }
+    )
 
 
 FRAME = _frame()
-Y = (FRAME["skill"].to_numpy() + 0.4 * np.random.default_rng(1).normal(size=len(FRAME)) > 0.5).astype(int)
+Y = (
+    FRAME["skill"].to_numpy() + 0.4 * np.random.default_rng(1).normal(size=len(FRAME)) > 0.5
+).astype(int)
 SCORES = 1 / (1 + np.exp(-2 * (FRAME["skill"].to_numpy() - 0.5)))
-KINDS = {"categorical": ["age_cat", "degree", "gender"], "numeric": ["age", "skill"], "integer": ["age"]}
+KINDS = {
+    "categorical": ["age_cat", "degree", "gender"],
+    "numeric": ["age", "skill"],
+    "integer": ["age"],
+}
 
 
 def _context(n_rows: int, metric: str, direction: int, seed: int) -> SpaceContext:
     priv = FRAME["gender"].to_numpy() == "m"
-    return SpaceContext(X=FRAME, y=Y, sensitive=FRAME["gender"].to_numpy().astype(str), privileged_mask=priv,
-                        scores=SCORES, **KINDS, n_rows=n_rows, metric=get_metric(metric), direction=direction,
-                        seed=seed)  # fmt: skip
+    return SpaceContext(
+        X=FRAME,
+        y=Y,
+        sensitive=FRAME["gender"].to_numpy().astype(str),
+        privileged_mask=priv,
+        scores=SCORES,
+        **KINDS,
+        n_rows=n_rows,
+        metric=get_metric(metric),
+        direction=direction,
+        seed=seed,
+    )
 
 
 @st.composite
@@ -69,7 +89,10 @@ def points(draw):
     context = _context(n_rows, metric, direction, draw(st.integers(0, 3)))
     space = get_space(name)
     space.prepare(context)
-    params = {k: draw(st.one_of(st.sampled_from([lo, hi]), st.floats(lo, hi))) for k, (lo, hi) in space.bounds().items()}
+    params = {
+        k: draw(st.one_of(st.sampled_from([lo, hi]), st.floats(lo, hi)))
+        for k, (lo, hi) in space.bounds().items()
+    }
     return space, context, params
 
 
@@ -90,7 +113,9 @@ def test_every_generated_row_is_plausible_and_consistent(point):
     assert 1 <= len(rows) <= context.n_rows
     assert len(labels) == len(rows)
     if sens is not None:
-        assert sens.tolist() == rows["gender"].astype(str).tolist()  # the parent's group, not another's
+        assert (
+            sens.tolist() == rows["gender"].astype(str).tolist()
+        )  # the parent's group, not another's
     # the binned category follows the generated number
     for lo, hi, cat in AGE_BINS:
         inside = (rows["age"] >= lo) & (rows["age"] <= hi)
@@ -115,7 +140,9 @@ def test_the_same_point_gives_the_same_rows(point, seed):
 def test_matched_control_adds_the_asked_number_of_rows(point, share):
     space, context, params = point
     lo = space.bounds()["fill"][0] if "fill" in space.bounds() else 0.0
-    k = int(np.ceil(lo * context.n_rows)) + int(share * (context.n_rows - np.ceil(lo * context.n_rows)))
+    k = int(np.ceil(lo * context.n_rows)) + int(
+        share * (context.n_rows - np.ceil(lo * context.n_rows))
+    )
     k = max(1, min(k, context.n_rows))
     rows, _, _ = _rows(space, space.match_rows(space.sample(np.random.default_rng(0)), k))
     assert len(rows) == k
@@ -135,7 +162,9 @@ def test_each_cell_adds_its_group_and_label(point):
         cell_info = {c: (PRIV if c[0] == "p" else UNPRIV, int(c[1])) for c in CELLS}
     else:
         high, low = (PRIV, UNPRIV) if context.direction >= 0 else (UNPRIV, PRIV)
-        cell_info = {c: (low if g == "low" else high, new) for c, (g, _, new) in BOUNDARY_CELLS.items()}
+        cell_info = {
+            c: (low if g == "low" else high, new) for c, (g, _, new) in BOUNDARY_CELLS.items()
+        }
     start = 0
     for cell, k in counts.items():
         block = slice(start, start + k)
@@ -162,16 +191,18 @@ def test_boundary_copies_are_real_rows_nearest_the_boundary(point):
         group, true_label, _ = BOUNDARY_CELLS[cell]
         members = np.flatnonzero((low if group == "low" else high).to_numpy() & (Y == true_label))
         nearest = members[np.argsort(dist[members], kind="stable")]
-        expected = FRAME.iloc[np.resize(nearest, k) if k >= len(nearest) else nearest[:k]].reset_index(drop=True)
+        expected = FRAME.iloc[
+            np.resize(nearest, k) if k >= len(nearest) else nearest[:k]
+        ].reset_index(drop=True)
         got = rows.iloc[start : start + k].reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
         start += k
 
 
 def test_split_counts_by_hand():
-    # raw shares [2, 1.2, 0.8]: floors [2, 1, 0], the one row left goes to the largest remainder (0.8)
+    # raw shares [2, 1.2, 0.8]: floors [2, 1, 0]; the row left goes to the largest remainder (0.8)
     assert split_counts(np.array([0.5, 0.3, 0.2]), 4).tolist() == [2, 1, 1]
-    # raw [0.6, 2.4, 2.4, 0.6] -> floors [0, 2, 2, 0], two rows left: remainders .6 .4 .4 .6, ties by position
+    # raw [0.6, 2.4, 2.4, 0.6] -> floors [0, 2, 2, 0]; two rows left, remainders .6 .4 .4 .6
     assert split_counts(np.array([1.0, 4.0, 4.0, 1.0]), 6).tolist() == [1, 2, 2, 1]
     # all weights zero: equal shares
     assert split_counts(np.zeros(4), 6).tolist() == [2, 2, 1, 1]
@@ -184,12 +215,16 @@ def test_row_maker_interpolates_rounds_and_clips_by_hand():
     a = int(np.flatnonzero(ages == 20)[0])
     b = int(np.flatnonzero(ages == 23)[0])
     # lam = 0.5 between ages 20 and 23: 21.5 rounds to 22 (truncating would give 21)
-    rows, sens = maker.make(np.array([a]), np.array([b]), np.array([0.5]), 0.0, np.random.default_rng(0))
+    rows, sens = maker.make(
+        np.array([a]), np.array([b]), np.array([0.5]), 0.0, np.random.default_rng(0)
+    )
     assert rows["age"].tolist() == [22]
     skill = FRAME["skill"].to_numpy()
     assert rows["skill"].iloc[0] == pytest.approx(skill[a] + 0.5 * (skill[b] - skill[a]))
     # lam = 0: an exact copy of a, with a's sensitive value
-    rows0, sens0 = maker.make(np.array([a]), np.array([b]), np.array([0.0]), 0.0, np.random.default_rng(0))
+    rows0, sens0 = maker.make(
+        np.array([a]), np.array([b]), np.array([0.0]), 0.0, np.random.default_rng(0)
+    )
     pd.testing.assert_frame_equal(rows0, FRAME.iloc[[a]].reset_index(drop=True))
     assert sens0.tolist() == [FRAME["gender"].iloc[a]]
     # huge noise is clipped to the observed range
@@ -201,7 +236,10 @@ def test_row_maker_interpolates_rounds_and_clips_by_hand():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda r, y: (r.assign(degree=["phd"] + list(r["degree"].iloc[1:])), y), "outside the domain"),
+        (
+            lambda r, y: (r.assign(degree=["phd"] + list(r["degree"].iloc[1:])), y),
+            "outside the domain",
+        ),
         (lambda r, y: (r.assign(age=[71] + list(r["age"].iloc[1:])), y), "observed range"),
         (lambda r, y: (r.assign(age=[17] + list(r["age"].iloc[1:])), y), "observed range"),
         (lambda r, y: (r.assign(skill=[np.nan] + list(r["skill"].iloc[1:])), y), "observed range"),
@@ -214,7 +252,9 @@ def test_check_plausible_refuses_each_kind_of_implausible_row(change, message):
     rows, labels = FRAME.iloc[:5].reset_index(drop=True), Y[:5]
     check_plausible(rows, labels, FRAME, **KINDS)  # real rows are plausible
     # the extremes of the observed range are plausible
-    edge = rows.assign(age=[18, 70, 18, 70, 18], skill=[FRAME["skill"].min(), FRAME["skill"].max()] * 2 + [0.0])
+    edge = rows.assign(
+        age=[18, 70, 18, 70, 18], skill=[FRAME["skill"].min(), FRAME["skill"].max()] * 2 + [0.0]
+    )
     check_plausible(edge, labels, FRAME, **KINDS)
     bad_rows, bad_labels = change(rows, labels)
     from trustlab import DataError
@@ -240,8 +280,13 @@ def test_boundary_window_slides_back_and_repeats_only_past_the_whole_list():
 def test_bands_pool_keeps_at_least_ten_templates_nearest_the_centre():
     space = get_space("bands")
     space.prepare(_context(60, "spd", 1, 0))
-    params = {**{k: lo for k, (lo, _) in space.bounds().items()}, "w_u1": 1.0, "fill": 1.0, "c_u1": 0.999,
-              "width": 0.02}  # fmt: skip
+    params = {
+        **{k: lo for k, (lo, _) in space.bounds().items()},
+        "w_u1": 1.0,
+        "fill": 1.0,
+        "c_u1": 0.999,
+        "width": 0.02,
+    }
     rows, labels, sens = _rows(space, params)
     unpriv = np.flatnonzero(FRAME["gender"].to_numpy() != "m")
     nearest = unpriv[np.argsort(np.abs(SCORES[unpriv] - 0.999), kind="stable")[:10]]

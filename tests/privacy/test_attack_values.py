@@ -58,15 +58,18 @@ def _log_gauss(x: float, mu: float, var: float) -> float:
 
 
 def _online(var_in: list[float], var_out: list[float]) -> list[float]:
-    return [_log_gauss(TARGET[i], MU_IN[i], var_in[i]) - _log_gauss(TARGET[i], MU_OUT[i], var_out[i])
-            for i in range(3)]  # fmt: skip
+    return [
+        _log_gauss(TARGET[i], MU_IN[i], var_in[i]) - _log_gauss(TARGET[i], MU_OUT[i], var_out[i])
+        for i in range(3)
+    ]
 
 
 def test_lira_online_global_variance_by_hand():
     expected = _online([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3)
     got = lira_scores(TARGET, PHI, IN, online=True, global_variance=True)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
-    # the log-variance term matters here (3.25 vs 1.55): without it every score moves by 0.5 log(3.25/1.55)
+    # the log-variance term matters (3.25 vs 1.55): without it every score moves by
+    # 0.5 log(3.25 / 1.55)
     assert abs(0.5 * math.log(VAR_IN_GLOBAL / VAR_OUT_GLOBAL)) > 0.3
 
 
@@ -78,17 +81,21 @@ def test_lira_online_per_example_variance_by_hand():
 
 def test_lira_offline_by_hand():
     got_global = lira_scores(TARGET, PHI, IN, online=False, global_variance=True)
-    np.testing.assert_allclose(got_global, [2.0 / math.sqrt(1.55), 0.0, 0.75 / math.sqrt(1.55)], rtol=1e-12,
-                               atol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(
+        got_global, [2.0 / math.sqrt(1.55), 0.0, 0.75 / math.sqrt(1.55)], rtol=1e-12, atol=1e-15
+    )
     got_row = lira_scores(TARGET, PHI, IN, online=False, global_variance=False)
-    np.testing.assert_allclose(got_row, [2.0 / math.sqrt(4.5), 0.0, 0.75 / math.sqrt(5 / 12)], rtol=1e-12,
-                               atol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(
+        got_row, [2.0 / math.sqrt(4.5), 0.0, 0.75 / math.sqrt(5 / 12)], rtol=1e-12, atol=1e-15
+    )
 
 
 def test_lira_row_without_in_shadows_uses_the_average_shift():
     """Row 2 has no IN shadow: its IN mean is its OUT mean plus the average shift (1.25 + 2)."""
     score = lira_scores(TARGET, PHI, IN, online=True, global_variance=True)[2]
-    assert score == pytest.approx(_log_gauss(2.0, 3.25, 3.25) - _log_gauss(2.0, 1.25, 1.55), rel=1e-12)
+    assert score == pytest.approx(
+        _log_gauss(2.0, 3.25, 3.25) - _log_gauss(2.0, 1.25, 1.55), rel=1e-12
+    )
     # not the score of an IN mean of 0 or of the OUT mean
     for wrong_mu in (0.0, 1.25):
         assert abs(score - (_log_gauss(2.0, wrong_mu, 3.25) - _log_gauss(2.0, 1.25, 1.55))) > 0.1
@@ -118,14 +125,22 @@ def test_lira_attack_classes_score_the_hand_example(name, online, global_varianc
     y_pool = np.array([0, 1])
     phi = np.concatenate([pool_phi, PHI], axis=1)
     labels = np.concatenate([y_pool, y_ch])
-    shadows = ShadowSet(proba={"fair": _proba(phi, labels)}, labels=labels,
-                        in_mask=np.concatenate([pool_in, IN], axis=1),
-                        is_pool=np.array([True, True, False, False, False]))  # fmt: skip
+    shadows = ShadowSet(
+        proba={"fair": _proba(phi, labels)},
+        labels=labels,
+        in_mask=np.concatenate([pool_in, IN], axis=1),
+        is_pool=np.array([True, True, False, False, False]),
+    )
     attack = make_attack(name, "fair", global_variance=global_variance).calibrate(shadows)
     got = attack.score(TargetView(proba={"fair": _proba(TARGET, y_ch)}, labels=y_ch))
     if online:
-        expected = _online(*(([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3) if global_variance
-                             else (VAR_IN_ROW, VAR_OUT_ROW)))  # fmt: skip
+        expected = _online(
+            *(
+                ([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3)
+                if global_variance
+                else (VAR_IN_ROW, VAR_OUT_ROW)
+            )
+        )
     else:
         v_out = [VAR_OUT_GLOBAL] * 3 if global_variance else VAR_OUT_ROW
         expected = [(TARGET[i] - MU_OUT[i]) / math.sqrt(v_out[i]) for i in range(3)]
@@ -138,13 +153,20 @@ def test_loss_and_logit_scores_by_hand():
     y = np.array([1, 1, 0, 0])
     np.testing.assert_allclose(true_class_proba(P, y), [0.8, 0.1, 0.0, 0.5])
     # log p_y, clipped at log(1e-7) where p_y = 0
-    np.testing.assert_allclose(loss_scores(P, y), [math.log(0.8), math.log(0.1), math.log(1e-7), math.log(0.5)],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        loss_scores(P, y), [math.log(0.8), math.log(0.1), math.log(1e-7), math.log(0.5)], rtol=1e-12
+    )
     # log(p / (1 - p)), p clipped to [1e-7, 1 - 1e-7]
-    np.testing.assert_allclose(logit_confidence(P, y), [math.log(4.0), math.log(1 / 9), math.log(1e-7 / (1 - 1e-7)),
-                                                        0.0], rtol=1e-9, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        logit_confidence(P, y),
+        [math.log(4.0), math.log(1 / 9), math.log(1e-7 / (1 - 1e-7)), 0.0],
+        rtol=1e-9,
+        atol=1e-12,
+    )
     ones = np.array([[0.0, 1.0]])
-    assert logit_confidence(ones, np.array([1]))[0] == pytest.approx(math.log((1 - 1e-7) / 1e-7), rel=1e-9)
+    assert logit_confidence(ones, np.array([1]))[0] == pytest.approx(
+        math.log((1 - 1e-7) / 1e-7), rel=1e-9
+    )
 
 
 def test_loss_attack_scores_are_log_p_of_the_true_class():
@@ -175,16 +197,28 @@ def test_lira_row_without_out_shadows_and_a_single_out_shadow():
     in_mask = np.array([[1, 1], [1, 1], [0, 1]], dtype=bool)
     t = np.array([1.0, 3.0])
     online = lira_scores(t, phi, in_mask, online=True, global_variance=True)
-    np.testing.assert_allclose(online, [_log_gauss(1.0, 2.0, 10 / 3) - _log_gauss(1.0, 0.0, 1.0),
-                                        _log_gauss(3.0, 4.0, 10 / 3) - _log_gauss(3.0, 2.0, 1.0)], rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        online,
+        [
+            _log_gauss(1.0, 2.0, 10 / 3) - _log_gauss(1.0, 0.0, 1.0),
+            _log_gauss(3.0, 4.0, 10 / 3) - _log_gauss(3.0, 2.0, 1.0),
+        ],
+        rtol=1e-12,
+    )
     np.testing.assert_allclose(lira_scores(t, phi, in_mask, online=False), [1.0, 1.0], rtol=1e-12)
     per_row = lira_scores(t, phi, in_mask, online=True, global_variance=False)
-    np.testing.assert_allclose(per_row, [_log_gauss(1.0, 2.0, 2.0) - _log_gauss(1.0, 0.0, 1.0),
-                                         _log_gauss(3.0, 4.0, 4.0) - _log_gauss(3.0, 2.0, 1.0)], rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        per_row,
+        [
+            _log_gauss(1.0, 2.0, 2.0) - _log_gauss(1.0, 0.0, 1.0),
+            _log_gauss(3.0, 4.0, 4.0) - _log_gauss(3.0, 2.0, 1.0),
+        ],
+        rtol=1e-12,
+    )
 
 
 def test_lira_variance_floor():
-    """Identical OUT confidences: the pooled variance 0 is floored at 1e-6 (score (t - mu) / 1e-3)."""
+    """Identical OUT confidences: the pooled variance 0 is floored at 1e-6: (t - mu) / 1e-3."""
     phi = np.array([[0.5], [0.5]])
     score = lira_scores(np.array([0.501]), phi, np.zeros((2, 1), dtype=bool), online=False)
     assert score[0] == pytest.approx(1.0, rel=1e-6)
@@ -204,8 +238,15 @@ def test_lira_default_variance_is_global_below_64_shadows():
     labels = np.concatenate([[0, 1], y_ch])
     phi = np.concatenate([np.array([[2.0, -1.0], [0.5, 1.0], [2.5, 0.0], [1.0, 0.5]]), PHI], axis=1)
     in_mask = np.concatenate([np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=bool), IN], axis=1)
-    shadows = ShadowSet(proba={"fair": _proba(phi, labels)}, labels=labels, in_mask=in_mask,
-                        is_pool=np.array([True, True, False, False, False]))  # fmt: skip
-    got = make_attack("lira", "fair").calibrate(shadows).score(TargetView(proba={"fair": _proba(TARGET, y_ch)},
-                                                                          labels=y_ch))  # fmt: skip
+    shadows = ShadowSet(
+        proba={"fair": _proba(phi, labels)},
+        labels=labels,
+        in_mask=in_mask,
+        is_pool=np.array([True, True, False, False, False]),
+    )
+    got = (
+        make_attack("lira", "fair")
+        .calibrate(shadows)
+        .score(TargetView(proba={"fair": _proba(TARGET, y_ch)}, labels=y_ch))
+    )
     np.testing.assert_allclose(got, _online([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3), rtol=1e-7)
