@@ -145,3 +145,24 @@ def test_nothing_feasible_falls_back_to_the_least_loss_then_the_least_unfairness
     # an allowance of exactly the loss .1 makes k = 1 and k = 3 feasible (bound <= allowance)
     q = _fit(COSTLY, 0.1)
     assert q.feasible_ and q.best_trial_.number == 2
+
+
+def test_score_point_and_the_chosen_trials_records():
+    p = _fit(COSTLY, 0.1)
+    one = p.score_point({"k": 1.0})  # 6 right: loss .1, exactly the allowance
+    assert one["n_rows"] == 1 and one["feasible"] is True
+    assert (
+        one["accuracy_loss"] == pytest.approx(0.1)
+        and one["accuracy_loss_bound"] == one["accuracy_loss"]
+    )
+    assert one["unfairness"] == pytest.approx(0.6)
+    assert one["validation"]["accuracy"] == pytest.approx(0.6)
+    assert one["validation"]["statistical_parity_difference"] == pytest.approx(0.6)
+    four = p.score_point({"k": 4.0})
+    assert four["feasible"] is False and four["accuracy_loss"] == pytest.approx(0.3)
+    assert four["unfairness"] == pytest.approx(1.0)
+    # the records of the choice
+    assert p.pareto_front_ == [p.best_trial_]
+    assert p.warm_start_trials_ == [0, 1, 2, 3, 4]
+    assert p.failures_ == []
+    assert p.poison_["label"].tolist() == [1, 1, 1] and len(p.poison_sensitive_) == 3
