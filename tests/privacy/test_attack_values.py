@@ -38,6 +38,8 @@ from trustlab.privacy import (
     logit_confidence,
     loss_scores,
     make_attack,
+    rmia_marginal,
+    rmia_scores,
     true_class_proba,
 )
 
@@ -250,3 +252,35 @@ def test_lira_default_variance_is_global_below_64_shadows():
         .score(TargetView(proba={"fair": _proba(TARGET, y_ch)}, labels=y_ch))
     )
     np.testing.assert_allclose(got, _online([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3), rtol=1e-7)
+
+
+def test_rmia_marginal_by_hand():
+    """Three references, three rows (IN marked). Row 0: IN {.8}, OUT {.6, .2} -> means .8 / .4;
+    row 1: no IN, OUT {.9, .7, .5} -> mean .7; row 2: all IN {.6, .9, .3} -> mean .6, its OUT mean
+    the IN mean times the average OUT/IN ratio of the rows with both (.4 / .8 = .5): .3.
+    Offline, a = .4: 0.5 * (1.4 * out + .6); online: the mean of IN and OUT where a row has IN."""
+    p_ref = np.array([[0.8, 0.9, 0.6], [0.6, 0.7, 0.9], [0.2, 0.5, 0.3]])
+    in_ref = np.array([[1, 0, 1], [0, 0, 1], [0, 0, 1]], dtype=bool)
+    offline = rmia_marginal(p_ref, in_ref, a=0.4, online=False)
+    np.testing.assert_allclose(offline, [0.5 * (1.4 * 0.4 + 0.6), 0.5 * (1.4 * 0.7 + 0.6),
+                                         0.5 * (1.4 * 0.3 + 0.6)], rtol=1e-12)  # fmt: skip
+    online = rmia_marginal(p_ref, in_ref, a=0.4, online=True)
+    np.testing.assert_allclose(online, [0.6, 0.5 * (1.4 * 0.7 + 0.6), 0.45], rtol=1e-12)
+    # a = 1: Pr(x) is the OUT mean itself; a = 0: halfway between it and 1
+    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref, a=1.0, online=False), [0.4, 0.7, 0.3])
+    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref, a=0.0, online=False), [0.7, 0.85, 0.65])
+
+
+def test_rmia_scores_by_hand():
+    """LR(x, z) = (p_x / Pr(x)) / (p_z / Pr(z)): x ratios [1.5, .5]; z ratios [1, 2, .5, .75]."""
+    p_x, pr_x = np.array([0.9, 0.3]), np.array([0.6, 0.6])
+    p_z, pr_z = np.array([0.5, 0.8, 0.2, 0.6]), np.array([0.5, 0.4, 0.4, 0.8])
+    # gamma 1: z ratios <= 1.5 -> 3 of 4; <= .5 -> 1 of 4 (a tie counts)
+    np.testing.assert_allclose(rmia_scores(p_x, pr_x, p_z, pr_z, 1.0), [0.75, 0.25])
+    # gamma 2: <= .75 -> 2 of 4; <= .25 -> none
+    np.testing.assert_allclose(rmia_scores(p_x, pr_x, p_z, pr_z, 2.0), [0.5, 0.0])
+    from trustlab import ConfigError
+
+    for bad in (0.0, -1.0):
+        with pytest.raises(ConfigError):
+            rmia_scores(p_x, pr_x, p_z, pr_z, bad)
