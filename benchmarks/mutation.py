@@ -253,17 +253,29 @@ def collect(work: Path, spec: dict[str, list[str]]) -> dict:
     return {"counts": counts, "status": status, "diffs": diffs}
 
 
+def _commit(files: list[str]) -> str:
+    """HEAD, and ``+changes`` when the group's source files differ from it."""
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *files], cwd=ROOT, capture_output=True, text=True
+    )
+    return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def markdown(results: dict) -> str:
     lines = [
-        "| group | mutants | killed | survived | no tests | timeout | not checked | run (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| group | mutants | killed | survived | no tests | timeout | not checked | run (s) | source |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for group, r in results.items():
         c = r["counts"]
         lines.append(
             f"| {group} | {sum(c.values())} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
             f"{c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | "
-            f"{r['run']['seconds']}{' (stopped)' if r['run']['interrupted'] else ''} |"
+            f"{r['run']['seconds']}{' (stopped)' if r['run']['interrupted'] else ''} | "
+            f"{r['run'].get('commit', '')} |"
         )
     lines += ["", "Tests per group and the functions mutated:", ""]
     for group in results:
@@ -327,6 +339,7 @@ def main() -> None:
             continue
         work = prepare(group, GROUPS[group])
         run = run_group(work, GROUPS[group], deadline)
+        run["commit"] = _commit(GROUPS[group]["files"])
         results[group] = {"run": run, **collect(work, GROUPS[group])}
         print(f"{group}: {results[group]['counts']} in {run['seconds']} s", flush=True)
         write({g: results[g] for g in GROUPS if g in results})
