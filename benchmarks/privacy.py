@@ -387,6 +387,7 @@ def regime_report(df: pd.DataFrame, weight: float = 3.0) -> tuple[list[str], dic
         disc = df[(df.case == case) & (df.weight == weight) & (df.attack == "(discrepancy)")]
         rec = {"seeds": sorted(wide.index.tolist()), "fdmia_auc": ci(fd), "best_fair_auc": ci(fair_best),
                "best_biased_auc": ci(biased_best), "fdmia_minus_best_fair": ci(fd - fair_best),
+               "fdmia_minus_best_biased": ci(fd - biased_best),
                "fdmia_beats_best_ci_excludes_0": bool(ci(fd - fair_best)[0] - ci(fd - fair_best)[1] > 0),
                "fdmia_tpr1": ci(wide["tpr_1pct"]["pair"]["fdmia"]), "best_fair_tpr1": ci(best_tpr1),
                "best_fair_attack_per_seed": best_name.tolist()}  # fmt: skip
@@ -398,6 +399,8 @@ def regime_report(df: pd.DataFrame, weight: float = 3.0) -> tuple[list[str], dic
                f"(per seed: {', '.join(best_name)})",
                f"- FD-MIA AUC {fmt(fd)}; FD-MIA minus the best score-based attack on the fair model (paired): "
                f"**{paired(fd, fair_best)}**",
+               f"- FD-MIA minus the best score-based attack on the *biased* model alone (paired): "
+               f"{paired(fd, biased_best)}",
                f"- TPR at 1% FPR: FD-MIA {fmt(wide['tpr_1pct']['pair']['fdmia'], 4)} vs that best attack "
                f"{fmt(best_tpr1, 4)}",
                f"- |p_biased - p_fair| of the true class: members {fmt(disc.disc_members, 4)}, non-members "
