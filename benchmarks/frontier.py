@@ -75,13 +75,17 @@ def whitebox_file(name: str, learner: str, seed: int) -> Path:
     return CACHE / f"{name}-{learner}-{seed}-whitebox.json"
 
 
-def poison_file(name: str, learner: str, seed: int, budget: float, space: str, sampler: str, trials: int,
-                rule: str = "1pt") -> Path:  # fmt: skip
+def space_tag(space: str) -> str:
+    """``boundaryv2``: the space's name and version (a changed space does not reuse old results)."""
     from trustlab.poisoning import SPACES
 
+    return f"{space}v{SPACES[space].version}" if space in SPACES else f"{space}v?"
+
+
+def poison_file(name: str, learner: str, seed: int, budget: float, space: str, sampler: str, trials: int,
+                rule: str = "1pt") -> Path:  # fmt: skip
     tag = "" if rule == "1pt" else f"-l{rule}"
-    version = f"v{SPACES[space].version}" if space in SPACES else "v?"
-    return CACHE / f"{name}-{learner}-{seed}-{space}{version}-{sampler}-t{trials}-b{budget:g}{tag}.json"
+    return CACHE / f"{name}-{learner}-{seed}-{space_tag(space)}-{sampler}-t{trials}-b{budget:g}{tag}.json"
 
 
 def massaging_allowance(points: list[dict[str, Any]]) -> float:
@@ -118,7 +122,9 @@ def run_cell(name: str, learner: str, seed: int, args: argparse.Namespace, *, wh
     runs = [(b, "1pt", 0.01) for b in args.budgets]
     if args.top_allowance == "massaging":  # the largest budget once more, allowed full massaging's loss
         wpoints = json.loads(wfile.read_text())["points"]
-        runs.append((max(args.budgets), "mass", massaging_allowance(wpoints)))
+        allowance = massaging_allowance(wpoints)
+        if allowance > 0.01:  # else the same search as the 1-pt run
+            runs.append((max(args.budgets), "mass", allowance))
     for b, rule, allowance in runs:
         pfile = poison_file(name, learner, seed, b, args.space, args.sampler, args.trials, rule)
         if pfile.exists():
@@ -187,7 +193,7 @@ def collect(space: str, trials: int) -> pd.DataFrame:
             rows.append({**key, "point": _label(p), "kind": p["kind"], "budget": np.nan, "sampler": "", "rule": "",
                          "accuracy": p["test"]["accuracy"], "unfairness": p["test"]["unfairness"],
                          "loss": base["accuracy"] - p["test"]["accuracy"], "gap": frontier_gap(p, env)})  # fmt: skip
-        for pfile in sorted(CACHE.glob(f"{name}-{learner}-{seed}-{space}-*-t{trials}-b*.json")):
+        for pfile in sorted(CACHE.glob(f"{name}-{learner}-{seed}-{space_tag(space)}-*-t{trials}-b*.json")):
             run = json.loads(pfile.read_text())
             for p in run["points"]:
                 details = p.get("details") or {}
@@ -208,7 +214,10 @@ def collect(space: str, trials: int) -> pd.DataFrame:
 def summarise(df: pd.DataFrame, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     """Markdown tables and the JSON summary from the per-seed rows."""
     out: dict[str, Any] = {"cells": [], "targets": {}}
-    lines = [f"Command: `{args.command}`", "",
+    lines = ["Runs: `OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/frontier.py --cells "
+             "adult:xgb adult:rf compas:rf compas:gb compas:xgb adult:gb` (and a second process with "
+             "`--cells compas:xgb compas:rf compas:gb`), resumed from the per-cell cache; tables: "
+             f"`{args.command}`. {space_tag(args.space)} space; 2 cores shared with other work.", "",
              "Test split (30%), mean ± 95% Student-t interval over the seeds present (n shown when < 5). "
              "Unfairness: |SPD| on Adult/sex, |FPR gap| on COMPAS/race. Gap = a point's |metric| minus the "
              "white-box frontier's at the same test accuracy (each seed's own envelope; negative = below it). "
@@ -332,14 +341,14 @@ def targets(df: pd.DataFrame) -> tuple[list[str], dict[str, Any]]:
     return lines, out
 
 
-def plots(df: pd.DataFrame) -> list[Path]:
+def plots(space: str, trials: int) -> list[Path]:
     """Seed 0's plane for every (dataset, learner) with cached white-box points."""
     made = []
     for wfile in sorted(CACHE.glob("*-0-whitebox.json")):
         wb = json.loads(wfile.read_text())
         name, learner = wb["dataset"], wb["learner"]
         points = list(wb["points"])
-        for pfile in sorted(CACHE.glob(f"{name}-{learner}-0-*-tpe-*-b*.json")):
+        for pfile in sorted(CACHE.glob(f"{name}-{learner}-0-{space_tag(space)}-tpe-t{trials}-b*.json")):
             points += json.loads(pfile.read_text())["points"]
         path = RESULTS / f"frontier_{name}_{learner}.png"
         plot_frontier(points, lower_envelope(wb["points"]), path, metric_label=get_metric(wb["metric"]).label,
@@ -384,7 +393,7 @@ def main() -> None:
     _write(RESULTS / "frontier.json", {"command": args.command, "space": args.space, "trials": args.trials,
                                        **summary})  # fmt: skip
     df.to_csv(RESULTS / "frontier.csv", index=False)
-    plots(df)
+    plots(args.space, args.trials)
     print(md)
 
 
