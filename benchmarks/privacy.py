@@ -483,6 +483,15 @@ def write_regime(meta: dict[str, Any]) -> None:
     ut = ["| case | weight | target | accuracy | SPD | seeds |", "|---|---|---|---|---|---|"]
     for k, g in util.groupby(["case", "weight", "target"]):
         ut.append(f"| {k[0]} | {k[1]:g} | {k[2]} | {fmt(g.accuracy)} | {fmt(g.spd)} | {g.seed.nunique()} |")
+    sw = ["| case | weight | seeds | best score attack AUC, biased | best score attack AUC, fair | FD-MIA AUC | "
+          "FD-MIA − best on fair (paired) | FD-MIA − best on biased (paired) |", "|---|---|---|---|---|---|---|---|"]
+    att = df[~df.attack.str.startswith("(")]
+    for (case, w), g in att.groupby(["case", "weight"]):
+        auc = g.pivot_table(index="seed", columns=["target", "attack"], values="auc")
+        bb, bf = auc["biased"][list(SCORE_BASED)].max(axis=1), auc["fair"][list(SCORE_BASED)].max(axis=1)
+        fd = auc["pair"]["fdmia"]
+        sw.append(f"| {case} | {w:g} | {len(auc)} | {fmt(bb)} | {fmt(bf)} | {fmt(fd)} | {paired(fd, bf)} | "
+                  f"{paired(fd, bb)} |")  # fmt: skip
     disc = df[df.attack == "(discrepancy)"]
     dt = ["| case | weight | members | non-members | seeds |", "|---|---|---|---|---|"]
     for k, g in disc.groupby(["case", "weight"]):
@@ -499,7 +508,8 @@ def write_regime(meta: dict[str, Any]) -> None:
           f"Weight 3: seeds {meta['args'].get('regime_seeds')}; other weights: seeds {meta['args'].get('sweep_seeds')}. "
           "Mean ± 95% Student-t half-width over seeds; paired differences are per seed. With 500 non-members "
           "TPR at 0.1% FPR is measured at FPR = 0 (the first non-member), so it is coarse.\n",
-          "## Targets\n", *md_t, "## Utility\n", *ut, "", "## Member vs non-member discrepancy\n", *dt, "",
+          "## Targets\n", *md_t, "## Fairness-weight sweep (best over loss, shadow, LiRA, RMIA; per seed)\n",
+          *sw, "", "## Utility\n", *ut, "", "## Member vs non-member discrepancy\n", *dt, "",
           "## Every attack (per-group: AUC / TPR@1%FPR within the group's members and non-members)\n",
           *attack_auc_table(df), "", "![sweep](privacy.regime_sweep.png)", ""]  # fmt: skip
     (RESULTS / "privacy.regime.md").write_text("\n".join(md) + "\n")
