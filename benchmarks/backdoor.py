@@ -381,9 +381,11 @@ def markdown(summary: dict[str, Any], rows: list[dict[str, Any]], meta: dict[str
         f"seeds 0-{cs.get('n', 0) - 1}; each is tested against {meta['references']} other clean models "
         f"(the next seeds); infected models against clean seeds 0-{meta['references'] - 1}. "
         f"Mean ± 95% Student-t half-width over seeds. One process, {meta['threads']} torch thread, "
-        f"on a {meta['cores']}-core machine shared with other jobs (load average "
-        f"{meta['loadavg_start']} at start, {meta['loadavg_end']} at end), so wall times are "
-        "inflated; scan times are CPU seconds of the process.", "",
+        f"under nice 10 on a {meta['cores']}-core machine shared with other jobs (1-minute load "
+        f"average {meta['loadavg_during_scans'][0]:.1f}-{meta['loadavg_during_scans'][1]:.1f} during "
+        "the scans), so wall times are inflated; times are CPU seconds of the process."
+        + (" Tables rebuilt from the per-model cache (`--stages none`)." if meta["rebuilt_from_cache"]
+           else ""), "",
         *lines, "",
         timing, "",
         "Unlearning is run on the labels flagged when the model is reached (MAD flags plus "
@@ -468,9 +470,15 @@ def main(argv: list[str] | None = None) -> int:
     from trustlab._io import versions, write_json
 
     split = clean[0].split
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "none" in stages:  # a rebuild from the cache: quote the command that ran the stages
+        i = given.index("--stages") if "--stages" in given else -1
+        given = given[:i] + given[i + 2 :] if i >= 0 else [a for a in given if a != "--stages=none"]
+    loads = [m.rec["scan"]["loadavg"] for m in clean + infected if "scan" in m.rec]
     meta = {
-        "command": "OMP_NUM_THREADS=1 nice -n 10 python benchmarks/backdoor.py "
-                   + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": ("OMP_NUM_THREADS=1 nice -n 10 python benchmarks/backdoor.py " + " ".join(given)).strip(),
+        "rebuilt_from_cache": "none" in stages,
+        "loadavg_during_scans": [min(loads), max(loads)],
         "data": args.data, "seeds": args.seeds, "clean_seeds": args.clean_seeds,
         "references": args.references, "steps": args.steps, "epochs": args.epochs,
         "clean_size": args.clean_size, "threads": args.threads, "cores": os.cpu_count(),
