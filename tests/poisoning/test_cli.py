@@ -166,18 +166,21 @@ def test_bo_takes_one_learner(mixed_csv, tmp_path, capsys):
 
 def test_demo_runs_end_to_end(monkeypatch, mixed_csv, tmp_path):
     """`make demo`'s command end to end, with a small CSV standing in for Adult so it stays fast."""
-    import trustlab.cli._common as common
+    import trustlab.datasets
     from trustlab.datasets import load_csv
 
     small = tmp_path / "small.csv"
     pd.read_csv(mixed_csv).rename(columns={"gender": "sex"}).to_csv(small, index=False)
+    loaded = []
 
     def small_builtin(name):
+        loaded.append(name)
         return load_csv(small, target="hired", sensitive="sex", privileged="m", name=name)
 
-    monkeypatch.setattr(common, "load_builtin", small_builtin)
+    monkeypatch.setattr(trustlab.datasets, "load_builtin", small_builtin)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--trials", "4"]) == 0
+    assert loaded == ["adult"] * 4  # every step ran on the stand-in, none on the real Adult
     for part, name in (("audit", "audit.json"), ("massaging", "mitigate.json"), ("poison", "summary.json"),
                        ("frontier", "frontier.json")):  # fmt: skip
         assert (out / part / name).exists() and (out / part / "report.html").exists()
