@@ -198,7 +198,7 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
     arch = {k: info.meta[k] for k in ("channels", "hidden") if k in info.meta}
     refs, ref_seeds = reference_norms(split, n=references, seed=sseed, progress=progress,
                                       epochs=int(info.meta.get("epochs", 10)), **arch,
-                                      **options)  # fmt: skip
+                                      eliminate=eliminate, **options)  # fmt: skip
     cal = calibrate(result.l1_norms, refs, labels=result.labels)
     report = result.to_json()
     report["calibration"] = {**cal.to_json(), "reference_seeds": ref_seeds,
