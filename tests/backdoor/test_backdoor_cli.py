@@ -91,6 +91,7 @@ def test_unlearn_schema_with_a_flag(cli_runs, tmp_path, method):
     scan_dir.mkdir()
     scan = _read(cli_runs / "s" / "scan.json")
     scan["details"]["flagged"] = [3]  # force a flag so that the mitigation path runs
+    scan["details"]["calibration"]["flagged"] = []
     (scan_dir / "scan.json").write_text(json.dumps(scan))
     (scan_dir / "scan.npz").write_bytes((cli_runs / "s" / "scan.npz").read_bytes())
     out = tmp_path / "u"
@@ -108,11 +109,28 @@ def test_unlearn_schema_with_a_flag(cli_runs, tmp_path, method):
     assert (out / "model.pt").is_file() and _read(out / "run.json")["kind"] == "backdoor-unlearn"
 
 
+def test_unlearn_uses_calibrated_flags_too(cli_runs, tmp_path):
+    scan_dir = tmp_path / "scan"
+    scan_dir.mkdir()
+    scan = _read(cli_runs / "s" / "scan.json")
+    scan["details"]["flagged"] = []  # the MAD rule missed it, the calibrated detector did not
+    scan["details"]["calibration"]["flagged"] = [3]
+    (scan_dir / "scan.json").write_text(json.dumps(scan))
+    (scan_dir / "scan.npz").write_bytes((cli_runs / "s" / "scan.npz").read_bytes())
+    out = tmp_path / "u"
+    assert main(["backdoor", "unlearn", "--model", str(cli_runs / "m" / "model.pt"), "--scan",
+                 str(scan_dir), "--data", "digits", "--epochs", "1", "--rounds", "1",
+                 "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+    rep = _details(out / "unlearn.json", "backdoor-unlearn")
+    assert rep["flagged"] == [3] and rep["changed"] is True
+
+
 def test_unlearn_nothing_flagged_keeps_model(cli_runs, tmp_path):
     scan_dir = tmp_path / "scan"
     scan_dir.mkdir()
     scan = _read(cli_runs / "s" / "scan.json")
     scan["details"]["flagged"] = []
+    scan["details"]["calibration"]["flagged"] = []
     (scan_dir / "scan.json").write_text(json.dumps(scan))
     (scan_dir / "scan.npz").write_bytes((cli_runs / "s" / "scan.npz").read_bytes())
     out = tmp_path / "u"

@@ -277,7 +277,9 @@ def _read_scan(folder: Path):
     try:
         scan = json.loads((folder / "scan.json").read_text())
         scan = scan.get("details", scan) if "schema_version" in scan else scan
-        flagged = [int(v) for v in scan["flagged"]]
+        # the MAD rule's flags and the calibrated detector's (when the scan has one)
+        calibrated = (scan.get("calibration") or {}).get("flagged", [])
+        flagged = sorted({int(v) for v in scan["flagged"]} | {int(v) for v in calibrated})
         labels, masks, patterns = load_cleanse_arrays(folder / "scan.npz")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"cannot read the scan in {folder}: {exc}") from None
@@ -365,7 +367,7 @@ def unlearn_cmd(
     progress: bool = PROGRESS_OPT,
     threads: int = THREADS_OPT,
 ) -> None:
-    """Remove the flagged backdoors; report clean accuracy and ASR before/after on the test split."""
+    """Remove the flagged backdoors (MAD and calibrated flags); report accuracy and ASR on test."""
     run_unlearn(model_path=model, scan_dir=scan, data=data, out=out, method=method,
                 fraction=fraction, epochs=epochs, lr=lr, split_seed=split_seed, seed=seed,
                 progress=progress, threads=threads, rounds=rounds, distill=distill)  # fmt: skip
