@@ -143,3 +143,53 @@ def test_stratifies_on_the_named_attribute():
         assert all(abs(r - share * total) <= 1.5 for r, share in zip(rare, SIZES, strict=True)), (
             rare
         )
+
+
+def _ids(split):
+    return [p.X["row_id"].tolist() for p in (split.train, split.val, split.test)]
+
+
+def test_the_default_seed_is_zero_and_every_part_is_reproducible(dataset):
+    assert _ids(split_dataset(dataset)) == _ids(split_dataset(dataset, seed=0))
+    # the validation part too (its own draw): the same seed, the same three parts
+    assert _ids(split_dataset(dataset, seed=2)) == _ids(split_dataset(dataset, seed=2))
+
+
+def _cells_frame(rare: int) -> pd.DataFrame:
+    """300 rows; the (f, 1) cell has ``rare`` rows."""
+    cells = {("m", 1): 120, ("m", 0): 80, ("f", 1): rare, ("f", 0): 100 - rare}
+    rows = [(g, lab) for (g, lab), k in cells.items() for _ in range(k)]
+    order = np.random.default_rng(5).permutation(len(rows))
+    return pd.DataFrame(
+        {
+            "row_id": np.arange(len(rows)),
+            "g": [rows[i][0] for i in order],
+            "y": [rows[i][1] for i in order],
+        }
+    )
+
+
+def test_a_cell_of_one_row_falls_back_to_the_label():
+    """Too rare to stratify on (fewer than 3 rows): the split stratifies on the label alone."""
+    ds = load_frame(_cells_frame(1), target="y", sensitive="g", privileged="m", name="one")
+    for seed in range(3):
+        ids = _ids(split_dataset(ds, seed=seed))
+        assert sorted(sum(ids, [])) == list(range(300))
+        y = _cells_frame(1).set_index("row_id")["y"]
+        for part, share in zip(ids, SIZES, strict=True):  # the label's share is kept
+            assert abs(int(y.loc[part].sum()) - share * 121) <= 1.0
+
+
+def test_a_cell_of_three_rows_is_still_stratified():
+    """Three rows are enough to stratify on: every seed keeps them within one row of each share."""
+    frame = _cells_frame(3)
+    ds = load_frame(frame, target="y", sensitive="g", privileged="m", name="three")
+    cell = frame.set_index("row_id")
+    cell = set(cell.index[(cell["g"] == "f") & (cell["y"] == 1)])
+    for seed in range(10):
+        counts = [len(cell & set(part)) for part in _ids(split_dataset(ds, seed=seed))]
+        assert sum(counts) == 3
+        assert all(abs(c - share * 3) <= 1.0 for c, share in zip(counts, SIZES, strict=True)), (
+            seed,
+            counts,
+        )
