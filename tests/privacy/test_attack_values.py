@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 from trustlab.privacy import (
+    LiRA,
     ShadowSet,
     TargetView,
     fdmia_features,
@@ -191,39 +192,88 @@ def test_fdmia_features_by_hand():
 
 
 def test_lira_row_without_out_shadows_and_a_single_out_shadow():
-    """K = 3, two rows. Row 0: IN {1, 3} (mean 2, var 2), OUT {0} (one shadow: no variance);
-    row 1: IN {2, 4, 6} (mean 4, var 4), no OUT shadow. The shift (rows with both) is 2 - 0 = 2,
-    so row 1's OUT mean is 4 - 2 = 2. Pooled IN variance (2 + 8) / (1 + 2) = 10/3; the OUT
-    shadows leave no degree of freedom, so the pooled OUT variance is the default 1."""
-    phi = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, 6.0]])
+    """K = 3, two rows. Row 0: IN {1, 3} (mean 2, var 2), OUT {0.5} (one shadow: no variance);
+    row 1: IN {2, 4, 6} (mean 4, var 4), no OUT shadow. The shift (rows with both) is
+    2 - 0.5 = 1.5, so row 1's OUT mean is 4 - 1.5 = 2.5. Pooled IN variance (2 + 8) / (1 + 2)
+    = 10/3; the OUT shadows leave no degree of freedom: the pooled OUT variance is the default 1."""
+    phi = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, 6.0]])
     in_mask = np.array([[1, 1], [1, 1], [0, 1]], dtype=bool)
     t = np.array([1.0, 3.0])
     online = lira_scores(t, phi, in_mask, online=True, global_variance=True)
     np.testing.assert_allclose(
         online,
         [
-            _log_gauss(1.0, 2.0, 10 / 3) - _log_gauss(1.0, 0.0, 1.0),
-            _log_gauss(3.0, 4.0, 10 / 3) - _log_gauss(3.0, 2.0, 1.0),
+            _log_gauss(1.0, 2.0, 10 / 3) - _log_gauss(1.0, 0.5, 1.0),
+            _log_gauss(3.0, 4.0, 10 / 3) - _log_gauss(3.0, 2.5, 1.0),
         ],
         rtol=1e-12,
     )
-    np.testing.assert_allclose(lira_scores(t, phi, in_mask, online=False), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(lira_scores(t, phi, in_mask, online=False), [0.5, 0.5], rtol=1e-12)
     per_row = lira_scores(t, phi, in_mask, online=True, global_variance=False)
     np.testing.assert_allclose(
         per_row,
         [
-            _log_gauss(1.0, 2.0, 2.0) - _log_gauss(1.0, 0.0, 1.0),
-            _log_gauss(3.0, 4.0, 4.0) - _log_gauss(3.0, 2.0, 1.0),
+            _log_gauss(1.0, 2.0, 2.0) - _log_gauss(1.0, 0.5, 1.0),
+            _log_gauss(3.0, 4.0, 4.0) - _log_gauss(3.0, 2.5, 1.0),
         ],
+        rtol=1e-12,
+    )
+
+
+def test_lira_per_example_variance_whatever_the_sum_of_confidences():
+    """Row A: IN {-1, 1} (mean 0, var 2; the confidences sum to 0), OUT {2, 4} (mean 3, var 2);
+    row B: IN {5, 9} (mean 7, var 8), OUT {0, 6} (mean 3, var 18). Pooled: IN 5, OUT 10."""
+    phi = np.array([[-1.0, 5.0], [1.0, 9.0], [2.0, 0.0], [4.0, 6.0]])
+    in_mask = np.array([[1, 1], [1, 1], [0, 0], [0, 0]], dtype=bool)
+    t = np.array([1.0, 6.0])
+    per_row = lira_scores(t, phi, in_mask, online=True, global_variance=False)
+    expected = [
+        _log_gauss(1.0, 0.0, 2.0) - _log_gauss(1.0, 3.0, 2.0),
+        _log_gauss(6.0, 7.0, 8.0) - _log_gauss(6.0, 3.0, 18.0),
+    ]
+    np.testing.assert_allclose(per_row, expected, rtol=1e-12)
+    pooled = [
+        _log_gauss(1.0, 0.0, 5.0) - _log_gauss(1.0, 3.0, 10.0),
+        _log_gauss(6.0, 7.0, 5.0) - _log_gauss(6.0, 3.0, 10.0),
+    ]
+    np.testing.assert_allclose(lira_scores(t, phi, in_mask, online=True), pooled, rtol=1e-12)
+    # a 0/1 integer mask means the same as a boolean one
+    np.testing.assert_allclose(
+        lira_scores(t, phi, in_mask.astype(int), online=True, global_variance=False),
+        expected,
+        rtol=1e-12,
+    )
+
+
+def test_lira_defaults_are_online_with_global_variance():
+    expected = _online([VAR_IN_GLOBAL] * 3, [VAR_OUT_GLOBAL] * 3)
+    np.testing.assert_allclose(lira_scores(TARGET, PHI, IN), expected, rtol=1e-12)
+    np.testing.assert_allclose(LiRA(PHI, IN).score(TARGET), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        LiRA(PHI, IN, global_variance=False).score(TARGET),
+        _online(VAR_IN_ROW, VAR_OUT_ROW),
         rtol=1e-12,
     )
 
 
 def test_lira_variance_floor():
-    """Identical OUT confidences: the pooled variance 0 is floored at 1e-6: (t - mu) / 1e-3."""
-    phi = np.array([[0.5], [0.5]])
-    score = lira_scores(np.array([0.501]), phi, np.zeros((2, 1), dtype=bool), online=False)
-    assert score[0] == pytest.approx(1.0, rel=1e-6)
+    """IN {0.4, 0.6}: mean .5, var .02 (below 1, kept); OUT {0.5, 0.5}: var 0, floored at 1e-6."""
+    phi = np.array([[0.4], [0.6], [0.5], [0.5]])
+    in_mask = np.array([[1], [1], [0], [0]], dtype=bool)
+    t = np.array([0.5005])
+    assert lira_scores(t, phi, in_mask, online=False)[0] == pytest.approx(0.5, rel=1e-6)
+    expected = _log_gauss(0.5005, 0.5, 0.02) - _log_gauss(0.5005, 0.5, 1e-6)
+    for gv in (True, False):
+        got = lira_scores(t, phi, in_mask, online=True, global_variance=gv)[0]
+        assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_lira_without_any_in_shadow():
+    """No IN shadow anywhere: no shift (IN mean = OUT mean .5) and the default IN variance 1;
+    OUT {0.4, 0.6}: var .02."""
+    phi = np.array([[0.4], [0.6]])
+    got = lira_scores(np.array([0.7]), phi, np.zeros((2, 1), dtype=bool), online=True)[0]
+    assert got == pytest.approx(_log_gauss(0.7, 0.5, 1.0) - _log_gauss(0.7, 0.5, 0.02), rel=1e-12)
 
 
 def test_lira_shapes_must_match():
@@ -231,6 +281,10 @@ def test_lira_shapes_must_match():
 
     with pytest.raises(DataError):
         lira_scores(TARGET, PHI, IN[:, :2])
+    with pytest.raises(DataError):
+        true_class_proba(np.array([[0.2, 0.8], [0.5, 0.5], [0.1, 0.9]]), np.array([1, 0]))
+    with pytest.raises(DataError):
+        true_class_proba(np.array([0.2, 0.8]), np.array([1, 0]))
     with pytest.raises(DataError):
         lira_scores(TARGET, PHI[0], IN[0])
 
@@ -255,20 +309,32 @@ def test_lira_default_variance_is_global_below_64_shadows():
 
 
 def test_rmia_marginal_by_hand():
-    """Three references, three rows (IN marked). Row 0: IN {.8}, OUT {.6, .2} -> means .8 / .4;
-    row 1: no IN, OUT {.9, .7, .5} -> mean .7; row 2: all IN {.6, .9, .3} -> mean .6, its OUT mean
-    the IN mean times the average OUT/IN ratio of the rows with both (.4 / .8 = .5): .3.
+    """Three references, four rows (IN marked). Row 0: IN {.8}, OUT {.6, .2} -> means .8 / .4;
+    row 1: no IN, OUT {.9, .7, .5} -> mean .7; row 2: all IN {.6, .9, .3} -> mean .6; row 3:
+    IN {.5, .7}, one OUT {.4} -> means .6 / .4. Row 2's OUT mean is its IN mean times the average
+    OUT/IN ratio of the rows with both ((.4 / .8 + .4 / .6) / 2 = 7/12): .35.
     Offline, a = .4: 0.5 * (1.4 * out + .6); online: the mean of IN and OUT where a row has IN."""
-    p_ref = np.array([[0.8, 0.9, 0.6], [0.6, 0.7, 0.9], [0.2, 0.5, 0.3]])
-    in_ref = np.array([[1, 0, 1], [0, 0, 1], [0, 0, 1]], dtype=bool)
+    p_ref = np.array([[0.8, 0.9, 0.6, 0.5], [0.6, 0.7, 0.9, 0.7], [0.2, 0.5, 0.3, 0.4]])
+    in_ref = np.array([[1, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 0]], dtype=bool)
+    out = [0.4, 0.7, 0.35, 0.4]
     offline = rmia_marginal(p_ref, in_ref, a=0.4, online=False)
-    np.testing.assert_allclose(offline, [0.5 * (1.4 * 0.4 + 0.6), 0.5 * (1.4 * 0.7 + 0.6),
-                                         0.5 * (1.4 * 0.3 + 0.6)], rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(offline, [0.5 * (1.4 * o + 0.6) for o in out], rtol=1e-12)
     online = rmia_marginal(p_ref, in_ref, a=0.4, online=True)
-    np.testing.assert_allclose(online, [0.6, 0.5 * (1.4 * 0.7 + 0.6), 0.45], rtol=1e-12)
+    np.testing.assert_allclose(online, [0.6, 0.5 * (1.4 * 0.7 + 0.6), 0.475, 0.5], rtol=1e-12)
     # a = 1: Pr(x) is the OUT mean itself; a = 0: halfway between it and 1
-    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref, a=1.0, online=False), [0.4, 0.7, 0.3])
-    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref, a=0.0, online=False), [0.7, 0.85, 0.65])
+    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref, a=1.0, online=False), out, rtol=1e-12)
+    np.testing.assert_allclose(
+        rmia_marginal(p_ref, in_ref, a=0.0, online=False), [0.7, 0.85, 0.675, 0.7], rtol=1e-12
+    )
+    # a 0/1 integer design means the same
+    np.testing.assert_allclose(rmia_marginal(p_ref, in_ref.astype(int), a=0.4, online=True), online)
+
+
+def test_rmia_marginal_when_every_reference_trained_on_every_row():
+    """No row has an OUT reference, none has both: the OUT mean is the IN mean (ratio 1)."""
+    p_ref = np.array([[0.8, 0.3], [0.6, 0.5]])
+    got = rmia_marginal(p_ref, np.ones((2, 2), dtype=bool), a=0.4, online=False)
+    np.testing.assert_allclose(got, [0.5 * (1.4 * 0.7 + 0.6), 0.5 * (1.4 * 0.4 + 0.6)], rtol=1e-12)
 
 
 def test_rmia_scores_by_hand():
