@@ -74,6 +74,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "tests": [
             "tests/fairness/test_mitigation_values.py",
             "tests/fairness/test_registry.py",
+            "tests/fairness/test_metric_values.py",
             "tests/fairness/test_metric_properties.py",
         ],
     },

@@ -136,3 +136,28 @@ def test_boolean_predictions_are_labels():
     for bad in (["yes", "no"], [0, 2], [0.5, 1.0]):
         with pytest.raises(LearnerError):
             check_predictions(bad)
+
+
+def test_direction_of_disparate_impact_and_equalized_odds_by_hand():
+    from trustlab.fairness import get_metric
+
+    di = get_metric("di")
+    # DI = rate_u / rate_p: above 1 the unprivileged group has the higher rate
+    assert di.direction({"disparate_impact": 1.25}) == -1
+    assert di.direction({"disparate_impact": 1.9}) == -1
+    assert di.direction({"disparate_impact": 0.8}) == 1
+    assert di.unfairness({"disparate_impact": 1.25}) == pytest.approx(0.25)
+    eo = get_metric("equalized_odds")
+    block = {"equalized_odds_difference": 0.1}
+    # a TPR gap of exactly 0: the FPR gap decides
+    assert (
+        eo.direction({**block, "equal_opportunity_difference": 0.0, "fpr_difference": -0.1}) == -1
+    )
+    assert (
+        eo.direction({**block, "equal_opportunity_difference": -0.2, "fpr_difference": 0.0}) == -1
+    )
+    # equal sizes: the TPR gap decides
+    assert eo.direction({**block, "equal_opportunity_difference": 0.1, "fpr_difference": -0.1}) == 1
+    assert (
+        eo.direction({**block, "equal_opportunity_difference": -0.1, "fpr_difference": 0.1}) == -1
+    )

@@ -143,3 +143,33 @@ def test_reweighing_weights_by_hand():
     for g in (mask, ~mask):
         assert (w[g] * y[g]).sum() / w[g].sum() == pytest.approx(7 / 15, rel=1e-12)
     assert w.sum() == pytest.approx(len(y), rel=1e-12)
+
+
+def test_a_0_1_integer_mask_means_the_same_as_a_boolean_one():
+    y, mask = _data(10, 6, 5, 1)
+    scores = np.linspace(0, 1, 15)
+    assert massaging_count(y, mask.astype(int)) == 1
+    a, b = massage_labels(y, mask, scores), massage_labels(y, mask.astype(int), scores)
+    for x, z in zip(a, b, strict=True):
+        assert x.tolist() == z.tolist()
+    np.testing.assert_array_equal(
+        reweighing_weights(y, mask.astype(int)), reweighing_weights(y, mask)
+    )
+    # labels stay integers, also when given as text
+    y_new, _, _ = massage_labels(y.astype(str), mask, scores)
+    assert y_new.dtype.kind == "i" and y_new.tolist() == a[0].tolist()
+
+
+def test_ties_break_by_position():
+    """60 privileged (40 positives), 60 unprivileged negatives; scores of three tied levels.
+
+    M = (40/60 - 0) * 60 * 60 / 120 = 20; the highest-scored candidates win, ties going to the
+    earlier row (the expected rows come from Python's stable ``sorted``, not from numpy)."""
+    y, mask = _data(60, 40, 60, 0)
+    assert massaging_count(y, mask) == 20
+    scores = np.random.default_rng(0).choice([0.1, 0.5, 0.9], 120)
+    _, promoted, demoted = massage_labels(y, mask, scores)
+    up = sorted(range(60, 120), key=lambda i: -scores[i])[:20]
+    down = sorted(range(40), key=lambda i: scores[i])[:20]
+    assert promoted.tolist() == sorted(up)
+    assert demoted.tolist() == sorted(down)
