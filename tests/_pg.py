@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _require import missing
 
 USER = "trustlab"
 
@@ -85,23 +86,23 @@ def start_server(base: Path) -> tuple[PgServer, str | None, Path]:
     """Init and start a cluster under ``base``; return it, its owning user and the bindir."""
     bindir = pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql; "
+        missing("PostgreSQL server binaries not found (Debian: apt-get install postgresql; "
                     ".ci/run installs it)")  # fmt: skip
     try:
         import psycopg2  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg2 is not installed (pip install 'trustlab[distributed]')")
+        missing("psycopg2 is not installed (pip install 'trustlab[distributed]')")
     owner = None
     if os.geteuid() == 0:
         owner = "postgres"
         if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as a non-root user")
+            missing("running as root without runuser: cannot start PostgreSQL as a non-root user")
         try:
             import pwd
 
             pw = pwd.getpwnam(owner)
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to own the test cluster")
+            missing("running as root and there is no 'postgres' user to own the test cluster")
         os.chown(base, pw.pw_uid, pw.pw_gid)
     base.chmod(0o700)
     datadir, pwfile = base / "data", base / "pwfile"

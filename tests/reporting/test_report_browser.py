@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from _report_folders import make_folder
+from _require import missing
 
 from trustlab.reporting import write_report
 
@@ -171,13 +172,13 @@ PAGE_JS = """({title: document.title, h1: document.querySelector('h1')?.textCont
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Browser:
     exe = find_chromium()
     if exe is None:
-        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+        missing("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
     b = Browser(exe, tmp_path_factory.mktemp("chromium-profile"))
     try:
         b.send("Browser.getVersion")
     except (TimeoutError, RuntimeError) as exc:
         b.close()
-        pytest.skip(f"{exe} does not start headless here: {exc}")
+        missing(f"{exe} does not start headless here: {exc}")
     yield b
     b.close()
 
