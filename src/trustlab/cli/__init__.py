@@ -21,7 +21,7 @@ COMMAND_MODULES = ("_fairness", "_poison", "_frontier", "_privacy", "_backdoor",
 #: Which module registers a command (an unknown command name loads them all).
 COMMAND_OWNER = {
     "datasets": "_fairness", "audit": "_fairness", "mitigate": "_fairness",
-    "poison": "_poison", "worker": "_poison", "frontier": "_frontier", "privacy": "_privacy",
+    "poison": "_poison", "worker": "_poison", "frontier": "_frontier", "privacy": "_privacy", "dp-audit": "_privacy",
     "backdoor": "_backdoor", "demo": "_demo", "report": "_report",
 }  # fmt: skip
 
