@@ -20,7 +20,7 @@ from fairlearn.metrics import (
     selection_rate,
     true_positive_rate,
 )
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from trustlab.fairness import (
@@ -33,10 +33,14 @@ from trustlab.fairness import (
 )
 
 # derandomize: the same examples on every run (mutation testing needs reproducible kills)
+# TRUSTLAB_HYPOTHESIS_EXAMPLES (set by benchmarks/mutation.py) lowers the example count and skips
+# shrinking: under mutation testing a failure is enough, its smallest example is not needed.
+_EXAMPLES = os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES")
 SETTINGS = settings(
-    max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "25")),
+    max_examples=int(_EXAMPLES or 25),
     deadline=None,
     derandomize=True,
+    phases=tuple(p for p in Phase if not (_EXAMPLES and p == Phase.shrink)),
 )
 SIGNED = (
     "statistical_parity_difference",

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from trustlab.fairness import FAIRNESS_METRICS, get_metric
@@ -20,6 +20,7 @@ from trustlab.poisoning import (
     BOUNDARY_CELLS,
     CELLS,
     SPACES,
+    BoundarySpace,
     RowMaker,
     SpaceContext,
     check_plausible,
@@ -27,10 +28,14 @@ from trustlab.poisoning import (
     split_counts,
 )
 
+# TRUSTLAB_HYPOTHESIS_EXAMPLES (set by benchmarks/mutation.py) lowers the example count and skips
+# shrinking: under mutation testing a failure is enough, its smallest example is not needed.
+_EXAMPLES = os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES")
 SETTINGS = settings(
-    max_examples=int(os.environ.get("TRUSTLAB_HYPOTHESIS_EXAMPLES", "30")),
+    max_examples=int(_EXAMPLES or 30),
     deadline=None,
     derandomize=True,
+    phases=tuple(p for p in Phase if not (_EXAMPLES and p == Phase.shrink)),
 )
 PRIV, UNPRIV = {"m"}, {"f", "n"}
 AGE_BINS = ((18, 29, "young"), (30, 49, "middle"), (50, 70, "senior"))
@@ -140,11 +145,12 @@ def test_the_same_point_gives_the_same_rows(point, seed):
     assert la.tolist() == lb.tolist()
 
 
+@pytest.mark.parametrize("name", ["bands", "boundary"])
 @SETTINGS
-@given(points(), st.floats(0.0, 1.0))
-def test_matched_control_adds_the_asked_number_of_rows(point, share):
-    space, context, params = point
-    lo = space.bounds()["fill"][0] if "fill" in space.bounds() else 0.0
+@given(data=st.data(), share=st.floats(0.0, 1.0))
+def test_matched_control_adds_the_asked_number_of_rows(name, data, share):
+    space, context, params = data.draw(points(names=(name,)))
+    lo = space.bounds()["fill"][0]
     k = int(np.ceil(lo * context.n_rows)) + int(
         share * (context.n_rows - np.ceil(lo * context.n_rows))
     )
@@ -295,3 +301,75 @@ def test_bands_pool_keeps_at_least_ten_templates_nearest_the_centre():
     keys = set(map(tuple, FRAME.iloc[nearest].astype(str).to_numpy()))
     assert set(map(tuple, rows.astype(str).to_numpy())) <= keys
     assert (labels == 1).all() and len(rows) == 60
+
+
+def _prepared(space, n_rows=40, y=None):
+    ctx = _context(n_rows, "spd", 1, 0)
+    if y is not None:
+        ctx.y = y
+    space.prepare(ctx)
+    return space
+
+
+@pytest.mark.parametrize(
+    "space", [get_space("bands"), BoundarySpace(cells="all")], ids=["bands", "boundary"]
+)
+def test_counts_follow_the_weights_by_hand(space):
+    space = _prepared(space)
+    names = [k for k in space.bounds() if k.startswith("w_")]
+    zero = {k: 0.0 for k in space.bounds()}
+    # fill 0.5 of 40 = 20 rows; weights 0.3 / 0.1 (they need not sum to 1) -> 15 / 5
+    point = {**zero, "fill": 0.5, names[0]: 0.3, names[1]: 0.1}
+    assert list(space.counts(point).values()) == [15, 5, 0, 0]
+    # every weight 0: equal shares
+    assert list(space.counts({**zero, "fill": 0.5}).values()) == [5, 5, 5, 5]
+    # the smallest fill: 0.1 x 40 = 4 rows (bands), 0.02 x 40 = 0.8 -> at least 1 (boundary)
+    smallest = {**zero, "fill": space.bounds()["fill"][0], names[0]: 1.0}
+    assert sum(space.counts(smallest).values()) == {"bands": 4, "boundary": 1}[space.name]
+
+
+def test_boundary_counts_only_cells_in_use_and_with_rows():
+    y = Y.copy()
+    unpriv_pos = np.flatnonzero((FRAME["gender"].to_numpy() != "m") & (y == 1))
+    all_ones = {f"w_{c}": 1.0 for c in BOUNDARY_CELLS}
+    # the default space uses the metric's two cells (statistical parity: the flipped ones)
+    default = _prepared(get_space("boundary"))
+    counts = default.counts({"fill": 0.5, **all_ones})
+    assert counts == {"flip_low_neg": 10, "flip_high_pos": 10, "dup_low_pos": 0, "dup_high_neg": 0}
+    # one unprivileged positive left: its cell still takes rows
+    y[unpriv_pos[1:]] = 0
+    one = _prepared(BoundarySpace(cells="all"), y=y)
+    assert len(one.lists_["dup_low_pos"]) == 1
+    assert list(one.counts({"fill": 0.5, **all_ones}).values()) == [5, 5, 5, 5]
+    # none left: the cell gets no rows, the others share them (ties to the first cells)
+    y[unpriv_pos[0]] = 0
+    none = _prepared(BoundarySpace(cells="all"), y=y)
+    counts = none.counts({"fill": 0.5, **all_ones})
+    assert list(counts.values()) == [7, 7, 0, 6]
+    rows, labels, _ = _rows(
+        none, {"fill": 0.5, **all_ones, **{f"o_{c}": 0.0 for c in BOUNDARY_CELLS}}
+    )
+    assert len(rows) == 20
+
+
+@pytest.mark.parametrize("name", ["bands", "boundary"])
+def test_match_rows_stays_within_the_bounds(name):
+    space = _prepared(get_space(name), n_rows=60)
+    lo, hi = space.bounds()["fill"]
+    point = space.sample(np.random.default_rng(0))
+    assert space.match_rows(point, 0)["fill"] == lo
+    assert space.match_rows(point, 600)["fill"] == hi
+    assert space.match_rows(point, 30)["fill"] == pytest.approx(0.5)
+    tiny = _prepared(get_space(name), n_rows=1)
+    assert tiny.match_rows(point, 1)["fill"] == 1.0
+
+
+@pytest.mark.parametrize("name", ["bands", "boundary"])
+def test_missing_parameters_are_refused(name):
+    from trustlab import DataError
+
+    space = _prepared(get_space(name))
+    point = space.sample(np.random.default_rng(0))
+    point.pop("fill")
+    with pytest.raises(DataError, match="missing"):
+        space.rows(point, np.random.default_rng(0))
