@@ -332,6 +332,11 @@ def main() -> None:
     ap.add_argument(
         "--minutes", type=float, default=35.0, help="stop starting mutants after this long"
     )
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="collect the results already under out/mutation again; run nothing",
+    )
     args = ap.parse_args()
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]

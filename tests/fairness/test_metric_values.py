@@ -161,3 +161,43 @@ def test_direction_of_disparate_impact_and_equalized_odds_by_hand():
     assert (
         eo.direction({**block, "equal_opportunity_difference": -0.1, "fpr_difference": 0.1}) == -1
     )
+
+
+def test_predictions_and_counts_are_integers():
+    assert check_predictions(np.array([True, False])).dtype.kind == "i"
+    assert check_predictions(np.array([1.0, 0.0])).dtype.kind == "i"
+    t = group_rates(Y, P, sensitive_features=S, privileged="a")
+    assert list(t.columns) == ["n", "selection_rate", "accuracy", "tpr", "fpr", "fnr"]
+    assert t["n"].dtype.kind == "i"
+
+
+def test_disparate_impact_is_undefined_when_the_privileged_group_is_never_selected():
+    from trustlab.fairness import disparate_impact
+
+    s = np.array(["p", "p", "u", "u"])
+    y, pred = np.array([1, 0, 1, 0]), np.array([0, 0, 1, 0])
+    assert math.isnan(disparate_impact(y, pred, sensitive_features=s, privileged="p"))
+    out = evaluate(y, pred, sensitive_features=s, privileged="p")
+    assert math.isnan(out["fairness"]["disparate_impact"])
+    assert out["fairness"]["statistical_parity_difference"] == pytest.approx(-0.5)
+
+
+def test_worst_pair_of_a_rate_defined_for_one_value_only():
+    """c has no positive rows (TPR/FNR defined for a and b), b no negative rows (FPR for a and c)."""
+    s = np.array(["a", "a", "a", "b", "b", "c", "c"])
+    y = np.array([1, 0, 0, 1, 1, 0, 0])
+    p = np.array([1, 1, 0, 0, 1, 0, 1])
+    out = per_value_groups(y, p, s, "a")["worst_pair"]
+    # TPR: a 1, b 1/2 -> gap 1/2; FNR: a 0, b 1/2; FPR: a 1/2, c 1/2 -> gap 0
+    assert out["tpr"] == {"gap": pytest.approx(0.5), "groups": ["a", "b"]}
+    assert out["fnr"] == {"gap": pytest.approx(0.5), "groups": ["b", "a"]}
+    assert out["fpr"]["gap"] == pytest.approx(0.0)
+    only = per_value_groups(
+        np.array([1, 0, 0, 0]), np.array([1, 0, 1, 0]), np.array(["a", "a", "b", "b"]), "a"
+    )
+    # b has no positives: TPR and FNR are defined for a only -> no pair; the later rates still are
+    assert (
+        math.isnan(only["worst_pair"]["tpr"]["gap"]) and only["worst_pair"]["tpr"]["groups"] == []
+    )
+    assert only["worst_pair"]["fnr"]["groups"] == []
+    assert only["worst_pair"]["fpr"] == {"gap": pytest.approx(0.5), "groups": ["b", "a"]}
