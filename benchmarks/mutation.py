@@ -330,7 +330,7 @@ def main() -> None:
         "--groups", default=",".join(GROUPS), help="comma-separated groups (default: all)"
     )
     ap.add_argument(
-        "--minutes", type=float, default=35.0, help="stop starting mutants after this long"
+        "--minutes", type=float, default=120.0, help="stop starting mutants after this long"
     )
     ap.add_argument(
         "--report-only",
