@@ -85,7 +85,7 @@ class AddK(SearchSpace):
         return [{"k": 1.0}, {"k": 2.0}, {"k": 3.0}, {"k": 4.0}, {"k": 2.0}]
 
 
-def _fit(table, max_loss):
+def _fit(table, max_loss, bound="mean"):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=N_TRAIN).round(3), "g": ["p", "u"] * (N_TRAIN // 2)})
     y = np.array([0, 1] * (N_TRAIN // 2))
@@ -95,7 +95,7 @@ def _fit(table, max_loss):
         space=AddK(),
         budget=4,
         n_trials=5,
-        accuracy_bound="mean",
+        accuracy_bound=bound,
         max_accuracy_loss=max_loss,
         cv=2,
         random_state=0,
@@ -166,3 +166,15 @@ def test_score_point_and_the_chosen_trials_records():
     assert p.warm_start_trials_ == [0, 1, 2, 3, 4]
     assert p.failures_ == []
     assert p.poison_["label"].tolist() == [1, 1, 1] and len(p.poison_sensitive_) == 3
+
+
+def test_trainings_are_counted_and_the_upper_bound_is_used():
+    p = _fit(COSTLY, 0.1)
+    assert p.trainings_ == 1 + 2 + 5  # the unpoisoned model, two cross-fitting folds, five trials
+    p.score_point({"k": 1.0})
+    assert p.trainings_ == 9
+    up = _fit(COSTLY, 0.1, bound="upper")
+    one = up.score_point({"k": 1.0})
+    assert one["accuracy_loss"] == pytest.approx(0.1)
+    assert one["accuracy_loss_bound"] > one["accuracy_loss"] and one["feasible"] is False
+    assert one["fit_seconds"] >= 0

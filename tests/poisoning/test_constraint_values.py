@@ -34,3 +34,10 @@ def test_a_gain_is_a_negative_loss():
 
 def test_one_row_has_no_spread():
     assert paired_loss_bound(np.array([True]), np.array([False]), 0.9) == (1.0, 1.0)
+
+
+def test_two_rows_have_a_spread():
+    # d = [1, 0]: mean .5, sample sd sqrt(.5), standard error sqrt(.5) / sqrt(2) = .5
+    loss, bound = paired_loss_bound(np.array([True, True]), np.array([False, True]), 0.9)
+    assert loss == pytest.approx(0.5)
+    assert bound == pytest.approx(0.5 + 1.2815515655446004 * 0.5, rel=1e-12)
