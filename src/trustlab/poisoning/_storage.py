@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,12 +55,13 @@ def open_storage(storage: Any) -> Any:
     if not isinstance(storage, str):
         return storage  # an optuna storage object
     url = storage_url(storage)
+    grace = heartbeat_grace()
     try:
         with quiet_experimental():
             return optuna.storages.RDBStorage(
                 url,
-                heartbeat_interval=5,
-                grace_period=20,
+                heartbeat_interval=max(1, grace // 4),
+                grace_period=grace,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
             )
     except Exception as exc:  # bad URL, unreachable server, wrong credentials
@@ -75,6 +77,27 @@ def _password(url: str) -> str:
     netloc = url.partition("://")[2].split("/", 1)[0]
     userinfo = netloc.rpartition("@")[0]
     return userinfo.partition(":")[2] if userinfo else ""
+
+
+def heartbeat_grace() -> int:
+    """Seconds without a heartbeat after which a running trial counts as lost (and is retried).
+
+    20 by default; ``TRUSTLAB_HEARTBEAT_GRACE`` (a positive integer) changes it, e.g. in tests that
+    kill a worker on purpose. Workers beat every quarter of it.
+
+    Raises
+    ------
+    ConfigError
+        If the variable is not a positive integer.
+    """
+    text = os.environ.get("TRUSTLAB_HEARTBEAT_GRACE", "20")
+    try:
+        grace = int(text)
+    except ValueError:
+        grace = 0
+    if grace < 1:
+        raise ConfigError(f"TRUSTLAB_HEARTBEAT_GRACE must be a positive integer of seconds, got {text!r}")
+    return grace
 
 
 def counted_trials(study: optuna.Study) -> int:
