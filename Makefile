@@ -26,12 +26,12 @@ demo: $(STAMP)
 # ruff, then the tests; they include the docs build in strict mode (tests/test_docs.py) and the
 # four worked examples with small settings (tests/test_examples.py).
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples docs
 	$(PY) -m pytest -q
 
 # The documentation site, offline, into site/ (open site/index.html).
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 # Mutation testing of the core numerical modules (mutmut, one package at a time, its fast tests);
 # results in benchmarks/results/mutation.md.
@@ -42,4 +42,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/mitigation.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out site .pytest_cache
