@@ -293,22 +293,11 @@ def dp_audit_cmd(
 
     t0 = time.perf_counter()
     out = check_out(out, overwrite)
-    from trustlab.privacy import DP_AUDIT_METHOD, dp_audit
+    from trustlab.privacy import DP_AUDIT_METHOD, check_dp_audit_options, dp_audit
     from trustlab.results import label_info, result_document, staged_output, write_result
 
-    if canaries < 2:
-        raise ConfigError(f"--canaries must be >= 2, got {canaries}")
-    if train_rows < 2:
-        raise ConfigError(f"--train-rows must be >= 2, got {train_rows}")
-    if canaries > train_rows:
-        raise ConfigError(f"--canaries {canaries} is more than the {train_rows} training rows; "
-                          "use fewer canaries or more rows")  # fmt: skip
-    if epsilon is not None and not epsilon > 0:
-        raise ConfigError(f"--epsilon must be > 0, got {epsilon}")
-    if not 0 < delta < 1:
-        raise ConfigError(f"--delta must be in (0, 1), got {delta}")
-    if not 0 < confidence < 1:
-        raise ConfigError(f"--confidence must be in (0, 1), got {confidence}")
+    check_dp_audit_options(canaries=canaries, train_rows=train_rows, epsilon=epsilon, delta=delta,
+                           confidence=confidence)  # fmt: skip
     mlp = _mlp_settings(hidden, epochs, lr, batch_size, weight_decay)
     ds, sens = load_data(dataset, data, target, sensitive, privileged, positive)
     if train_rows + 2 * canaries > len(ds):

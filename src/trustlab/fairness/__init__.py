@@ -7,6 +7,7 @@ Sign convention: differences are privileged minus unprivileged; see
 from trustlab.fairness._audit import (
     EG_MAX_ITER,
     CountingEstimator,
+    Float64Proba,
     audit,
     audit_document,
     binary_groups,
@@ -50,6 +51,7 @@ from trustlab.fairness._registry import (
 )
 
 __all__ = [
+    "Float64Proba",
     "EG_MAX_ITER",
     "CountingEstimator",
     "FAIRNESS_KEYS",

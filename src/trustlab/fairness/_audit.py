@@ -25,6 +25,12 @@ class Float64Proba(ClassifierMixin, BaseEstimator):
 
     fairlearn's ThresholdOptimizer writes probabilities into a float64 pandas
     Series; XGBoost returns float32, which pandas >= 3 refuses to upcast in place.
+    Pass it as ``ThresholdOptimizer(estimator=Float64Proba(model), prefit=True)``.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        The model whose predictions and probabilities are passed through.
     """
 
     def __init__(self, estimator: Any) -> None:

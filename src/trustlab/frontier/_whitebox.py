@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trustlab._errors import ConfigError
 from trustlab.datasets import DataSplit
 from trustlab.fairness import (
+    Float64Proba,
     ReweighingClassifier,
     binary_groups,
     evaluate,
@@ -78,29 +78,6 @@ def check_whitebox_params(massaging_fractions: Sequence[float], eg_bounds: Seque
             raise ConfigError(f"ExponentiatedGradient bound {b} must be > 0")
     if eg_bounds and int(eg_max_iter) < 1:
         raise ConfigError(f"ExponentiatedGradient max_iter must be >= 1, got {eg_max_iter}")
-
-
-class _Prefit(ClassifierMixin, BaseEstimator):
-    """A fitted classifier for ThresholdOptimizer(prefit=True), probabilities as float64."""
-
-    def __init__(self, estimator: Any) -> None:
-        self.estimator = estimator
-
-    def fit(self, X: Any, y: Any) -> _Prefit:  # pragma: no cover - used prefit only
-        raise NotImplementedError("prefit only")
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.estimator.classes_
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.estimator.predict(X)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
 
 
 def _scores(model: Any, X: Any) -> np.ndarray | None:
@@ -307,7 +284,7 @@ def whitebox_points(
     if hasattr(baseline, "predict_proba"):
         from fairlearn.postprocessing import ThresholdOptimizer
 
-        to = ThresholdOptimizer(estimator=_Prefit(baseline), constraints=_FAIRLEARN[m.name][1], prefit=True,
+        to = ThresholdOptimizer(estimator=Float64Proba(baseline), constraints=_FAIRLEARN[m.name][1], prefit=True,
                                 predict_method="predict_proba", objective="accuracy_score")  # fmt: skip
         to.fit(va.X, va.y, sensitive_features=binary_groups(va.groups(sensitive), priv))
         evs = [evaluate_on(to, part, sensitive, sensitive_features=binary_groups(part.groups(sensitive), priv),

@@ -40,6 +40,7 @@ from trustlab.privacy._defences import DEFENCES, Defence, parse_defence, restric
 from trustlab.privacy._dpaudit import METHOD as DP_AUDIT_METHOD
 from trustlab.privacy._dpaudit import (
     audit_scores,
+    check_dp_audit_options,
     clopper_pearson_upper,
     dp_audit,
     epsilon_lower_bound,
@@ -119,6 +120,7 @@ __all__ = [
     "audit_scores",
     "check_fair_method",
     "clopper_pearson_upper",
+    "check_dp_audit_options",
     "dp_audit",
     "epsilon_lower_bound",
     "evaluate_utility",

@@ -128,6 +128,39 @@ def audit_scores(scores: Any, membership: Any, *, delta: float = 1e-5, confidenc
             "confidence": confidence, "method": METHOD}  # fmt: skip
 
 
+def check_dp_audit_options(*, canaries: int, train_rows: int, epsilon: float | None, delta: float,
+                           confidence: float) -> None:  # fmt: skip
+    """Refuse bad DP-audit options with one line, before any data is loaded or model trained.
+
+    Parameters
+    ----------
+    canaries, train_rows : int
+        Canaries inserted (at least 2, at most the training rows) and training rows (at least 2).
+    epsilon : float or None
+        DP-SGD's target epsilon (> 0), or ``None`` without DP.
+    delta, confidence : float
+        In (0, 1).
+
+    Raises
+    ------
+    ConfigError
+        The first option that is out of range.
+    """
+    if canaries < 2:
+        raise ConfigError(f"--canaries must be >= 2, got {canaries}")
+    if train_rows < 2:
+        raise ConfigError(f"--train-rows must be >= 2, got {train_rows}")
+    if canaries > train_rows:
+        raise ConfigError(f"--canaries {canaries} is more than the {train_rows} training rows; "
+                          "use fewer canaries or more rows")  # fmt: skip
+    if epsilon is not None and not epsilon > 0:
+        raise ConfigError(f"--epsilon must be > 0, got {epsilon}")
+    if not 0 < delta < 1:
+        raise ConfigError(f"--delta must be in (0, 1), got {delta}")
+    if not 0 < confidence < 1:
+        raise ConfigError(f"--confidence must be in (0, 1), got {confidence}")
+
+
 def dp_audit(ds: Any, *, sensitive: str | None = None, canaries: int = 100, train_rows: int = 1000,
              epsilon: float | None = None, delta: float = 1e-5, confidence: float = 0.95,
              mlp: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
@@ -160,17 +193,8 @@ def dp_audit(ds: Any, *, sensitive: str | None = None, canaries: int = 100, trai
     """
     from trustlab.privacy._models import TorchMLPClassifier
 
-    if canaries < 2:
-        raise ConfigError(f"--canaries must be >= 2, got {canaries}")
-    if train_rows < 2:
-        raise ConfigError(f"the training set needs at least 2 rows, got {train_rows}")
-    if canaries > train_rows:
-        raise ConfigError(f"--canaries {canaries} is more than the {train_rows} training rows; "
-                          "use fewer canaries or more rows")  # fmt: skip
-    if epsilon is not None and not epsilon > 0:
-        raise ConfigError(f"--epsilon must be > 0, got {epsilon}")
-    if not 0 < delta < 1:
-        raise ConfigError(f"--delta must be in (0, 1), got {delta}")
+    check_dp_audit_options(canaries=canaries, train_rows=train_rows, epsilon=epsilon, delta=delta,
+                           confidence=confidence)  # fmt: skip
     if train_rows + 2 * canaries > len(ds):
         raise DataError(f"{train_rows} training rows and {2 * canaries} canary candidates need "
                         f"{train_rows + 2 * canaries} rows; the data has {len(ds)}")  # fmt: skip
