@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from trustlab._stats import mean_ci as _stats_mean_ci
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.fairness import get_metric
 from trustlab.frontier import (
@@ -148,15 +148,9 @@ def run_cell(name: str, learner: str, seed: int, args: argparse.Namespace, *, wh
 
 
 def mean_ci(values: Any) -> tuple[float, float, int]:
-    """Mean, half-width of the 95% Student-t interval, and n (NaNs dropped)."""
+    """Mean, half-width of the 95% Student-t interval (:func:`trustlab._stats.mean_ci`), and n (NaNs dropped)."""
     x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return float("nan"), float("nan"), 0
-    if len(x) < 2:
-        return float(x.mean()), float("nan"), 1
-    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean()), float(half), len(x)
+    return (*_stats_mean_ci(x), int(np.isfinite(x).sum()))
 
 
 def fmt(values: Any, digits: int = 3) -> str:

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from trustlab._stats import mean_ci
 from trustlab.datasets import load_builtin, make_synthetic
 from trustlab.privacy import PairSpec, attack_metrics, dp_audit, partition, privacy_audit
 
@@ -45,14 +45,9 @@ ROW_ATTACKS = ("loss", "shadow", "lira", "lira_offline", "label")
 
 
 def ci(values: Any) -> tuple[float, float, int]:
-    """Mean and half-width of the 95% Student-t interval (NaN half-width with < 2 values)."""
+    """Mean and half-width of the 95% Student-t interval (:func:`trustlab._stats.mean_ci`), and n."""
     x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return float("nan"), float("nan"), 0
-    if len(x) < 2:
-        return float(x.mean()), float("nan"), 1
-    return float(x.mean()), float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))), len(x)
+    return (*mean_ci(x), int(np.isfinite(x).sum()))
 
 
 def fmt(values: Any, digits: int = 3) -> str:

@@ -54,7 +54,15 @@ import numpy as np
 import pandas as pd
 
 from trustlab._errors import ConfigError, DataError
-from trustlab.poisoning._spaces import SPACES, RowMaker, SearchSpace, SpaceContext, split_counts
+from trustlab.poisoning._spaces import (
+    SPACES,
+    RowMaker,
+    SearchSpace,
+    SpaceContext,
+    fill_counts,
+    match_fill,
+    window,
+)
 
 #: cell -> (group: "low"/"high", true label of its rows, label of the added rows)
 BOUNDARY_CELLS: dict[str, tuple[str, int, int]] = {
@@ -149,23 +157,12 @@ class BoundarySpace(SearchSpace):
         A cell with no rows gets weight 0 (if every usable weight is 0 the
         usable cells share the rows equally).
         """
-        params = self._full(params)
         usable = np.array([len(self.lists_[c]) > 0 and c in self.cells_ for c in BOUNDARY_CELLS])
-        w = np.array([params[f"w_{c}"] for c in BOUNDARY_CELLS], dtype=float) * usable
-        if w.sum() <= 1e-12:
-            w = usable.astype(float)
-        total = max(1, int(round(params["fill"] * self.context_.n_rows)))
-        return dict(zip(BOUNDARY_CELLS, split_counts(w, total).tolist(), strict=True))
+        return fill_counts(self._full(params), tuple(BOUNDARY_CELLS), usable, self.context_.n_rows)
 
     def window(self, cell: str, k: int, offset: float) -> np.ndarray:
         """``k`` positions of the cell's list from ``offset`` on, without replacement where possible."""
-        lst = self.lists_[cell]
-        if k <= 0 or len(lst) == 0:
-            return np.zeros(0, dtype=int)
-        if k >= len(lst):
-            return np.resize(lst, k)  # only a count larger than the list repeats rows
-        start = min(int(np.floor(offset * len(lst))), len(lst) - k)
-        return lst[start : start + k]
+        return window(self.lists_[cell], k, offset)
 
     def rows(self, params: dict[str, float], rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """The rows a point describes: features, labels 0/1 and sensitive values."""
@@ -203,8 +200,7 @@ class BoundarySpace(SearchSpace):
 
     def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
         """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
-        lo, hi = self.BOUNDS["fill"]
-        return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
+        return match_fill(params, n_rows, self.context_.n_rows, self.BOUNDS["fill"])
 
 
 def metric_cells(metric: Any) -> tuple[str, ...]:

@@ -38,7 +38,14 @@ import numpy as np
 import pandas as pd
 
 from trustlab._errors import DataError
-from trustlab.poisoning._spaces import SPACES, SearchSpace, SpaceContext, split_counts
+from trustlab.poisoning._spaces import (
+    SPACES,
+    SearchSpace,
+    SpaceContext,
+    fill_counts,
+    match_fill,
+    window,
+)
 
 #: cell -> (group the rows come from: "low"/"high", their true label)
 COUNTERFACTUAL_CELLS: dict[str, tuple[str, int]] = {
@@ -111,11 +118,7 @@ class CounterfactualSpace(SearchSpace):
     def counts(self, params: dict[str, float]) -> dict[str, int]:
         """Rows per cell: ``round(fill * budget)`` (at least 1) split by the weights (empty cells get none)."""
         usable = np.array([len(self.lists_[c]) > 0 for c in COUNTERFACTUAL_CELLS])
-        w = np.array([params[f"w_{c}"] for c in COUNTERFACTUAL_CELLS], dtype=float) * usable
-        if w.sum() <= 1e-12:
-            w = usable.astype(float)
-        total = max(1, int(round(params["fill"] * self.context_.n_rows)))
-        return dict(zip(COUNTERFACTUAL_CELLS, split_counts(w, total).tolist(), strict=True))
+        return fill_counts(params, tuple(COUNTERFACTUAL_CELLS), usable, self.context_.n_rows)
 
     def _recode(self, rows: pd.DataFrame, to_low: bool) -> pd.DataFrame:
         to_priv = to_low == self._low_is_priv
@@ -135,12 +138,7 @@ class CounterfactualSpace(SearchSpace):
         for cell, k in self.counts(params).items():
             if k == 0:
                 continue
-            lst = self.lists_[cell]
-            if k >= len(lst):
-                idx = np.resize(lst, k)
-            else:
-                start = min(int(np.floor(params[f"o_{cell}"] * len(lst))), len(lst) - k)
-                idx = lst[start : start + k]
+            idx = window(self.lists_[cell], k, params[f"o_{cell}"])
             parts.append(self._recode(X.iloc[idx].reset_index(drop=True), to_low=cell.endswith("_to_low")))
             labels.append(np.full(k, COUNTERFACTUAL_CELLS[cell][1]))
         out = pd.concat(parts, ignore_index=True)[list(X.columns)]
@@ -157,8 +155,7 @@ class CounterfactualSpace(SearchSpace):
 
     def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
         """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
-        lo, hi = self.BOUNDS["fill"]
-        return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
+        return match_fill(params, n_rows, self.context_.n_rows, self.BOUNDS["fill"])
 
 
 def _pair_exclusive(column: pd.Series, priv: np.ndarray) -> tuple[dict, dict]:

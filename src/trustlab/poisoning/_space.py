@@ -49,7 +49,14 @@ import numpy as np
 import pandas as pd
 
 from trustlab._errors import DataError
-from trustlab.poisoning._spaces import SPACES, RowMaker, SearchSpace, SpaceContext, split_counts
+from trustlab.poisoning._spaces import (
+    SPACES,
+    RowMaker,
+    SearchSpace,
+    SpaceContext,
+    match_fill,
+    split_counts,
+)
 
 CELLS = ("u0", "u1", "p0", "p1")  # (group, label): u = unprivileged, p = privileged
 MIN_POOL = 10
@@ -110,8 +117,7 @@ class BandsSpace(SearchSpace):
 
     def match_rows(self, params: dict[str, float], n_rows: int) -> dict[str, float]:
         """The same point with ``fill`` set so that it adds ``n_rows`` rows."""
-        lo, hi = self.BOUNDS["fill"]
-        return {**params, "fill": float(np.clip(n_rows / max(1, self.context_.n_rows), lo, hi))}
+        return match_fill(params, n_rows, self.context_.n_rows, self.BOUNDS["fill"])
 
     def _pool(self, group: str, centre: float, width: float) -> np.ndarray:
         idx = self._groups[group]

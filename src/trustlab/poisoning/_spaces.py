@@ -249,3 +249,38 @@ def split_counts(weights: np.ndarray, total: int) -> np.ndarray:
     for i in np.argsort(-(raw - k), kind="stable")[: total - k.sum()]:
         k[i] += 1
     return k
+
+
+def fill_counts(params: dict[str, float], cells: list[str] | tuple[str, ...], usable: np.ndarray,
+                n_rows: int) -> dict[str, int]:  # fmt: skip
+    """Rows per cell: ``round(fill * n_rows)`` (at least 1) split by the weights ``w_<cell>``.
+
+    A cell that is not ``usable`` gets weight 0; if every usable weight is 0
+    the usable cells share the rows equally.
+    """
+    usable = np.asarray(usable, dtype=bool)
+    w = np.array([params.get(f"w_{c}", 0.0) for c in cells], dtype=float) * usable
+    if w.sum() <= 1e-12:
+        w = usable.astype(float)
+    total = max(1, int(round(params["fill"] * n_rows)))
+    return dict(zip(cells, split_counts(w, total).tolist(), strict=True))
+
+
+def window(ordered: np.ndarray, k: int, offset: float) -> np.ndarray:
+    """``k`` entries of ``ordered`` from ``offset`` (a fraction of its length) on, without replacement.
+
+    The window slides back when it would run past the end; only a ``k`` larger
+    than the whole list repeats entries.
+    """
+    if k <= 0 or len(ordered) == 0:
+        return np.zeros(0, dtype=int)
+    if k >= len(ordered):
+        return np.resize(ordered, k)
+    start = min(int(np.floor(offset * len(ordered))), len(ordered) - k)
+    return ordered[start : start + k]
+
+
+def match_fill(params: dict[str, float], n_rows: int, budget: int, bounds: tuple[float, float]) -> dict[str, float]:
+    """``params`` with ``fill`` set (within ``bounds``) so that it adds ``n_rows`` of a ``budget``."""
+    lo, hi = bounds
+    return {**params, "fill": float(np.clip(n_rows / max(1, budget), lo, hi))}
