@@ -35,7 +35,25 @@ _EPS = 1e-7
 
 
 def true_class_proba(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``p_y``: the probability given to each row's true class."""
+    """``p_y``: the probability given to each row's true class.
+
+    Parameters
+    ----------
+    P : numpy.ndarray of shape (n, n_classes)
+        Class probabilities returned by the model for the queried rows.
+    y : numpy.ndarray of shape (n,)
+        True labels of the rows (cast to int and used as column indices of ``P``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        ``P[i, y[i]]`` for every row ``i``.
+
+    Raises
+    ------
+    DataError
+        If ``P`` is not two-dimensional or its row count differs from ``len(y)``.
+    """
     P = np.asarray(P, dtype=float)
     y = np.asarray(y).astype(int)
     if P.ndim != 2 or len(P) != len(y):
@@ -44,17 +62,70 @@ def true_class_proba(P: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def loss_scores(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Minus the cross-entropy loss, ``log p_y`` (clipped at ``log 1e-7``)."""
+    """Minus the cross-entropy loss, ``log p_y`` (clipped at ``log 1e-7``).
+
+    The loss-threshold attack of Yeom et al. (2018): larger scores mean "member".
+
+    Parameters
+    ----------
+    P : numpy.ndarray of shape (n, n_classes)
+        Class probabilities of the queried rows.
+    y : numpy.ndarray of shape (n,)
+        True labels of the rows.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        ``log(clip(p_y, 1e-7, 1))`` for every row.
+
+    Raises
+    ------
+    DataError
+        If the shapes of ``P`` and ``y`` do not match (see :func:`true_class_proba`).
+    """
     return np.log(np.clip(true_class_proba(P, y), _EPS, 1.0))
 
 
 def label_scores(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """1.0 where the predicted label is right, else 0.0 (needs labels only)."""
+    """1.0 where the predicted label is right, else 0.0 (needs labels only).
+
+    The label-only gap attack of Yeom et al.: the predicted label is the arg-max of ``P``.
+
+    Parameters
+    ----------
+    P : numpy.ndarray of shape (n, n_classes)
+        Class probabilities (or one-hot predicted labels) of the queried rows.
+    y : numpy.ndarray of shape (n,)
+        True labels of the rows.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        1.0 for a correctly predicted row, 0.0 otherwise.
+    """
     return (np.asarray(P).argmax(1) == np.asarray(y).astype(int)).astype(float)
 
 
 def logit_confidence(P: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """LiRA's logit scaling ``log p_y - log(1 - p_y)``, with ``p_y`` clipped to ``[1e-7, 1 - 1e-7]``."""
+    """LiRA's logit scaling ``log p_y - log(1 - p_y)``, with ``p_y`` clipped to ``[1e-7, 1 - 1e-7]``.
+
+    Parameters
+    ----------
+    P : numpy.ndarray of shape (n, n_classes)
+        Class probabilities of the queried rows.
+    y : numpy.ndarray of shape (n,)
+        True labels of the rows.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        The logit-scaled confidence of every row in its true class.
+
+    Raises
+    ------
+    DataError
+        If the shapes of ``P`` and ``y`` do not match (see :func:`true_class_proba`).
+    """
     p = np.clip(true_class_proba(P, y), _EPS, 1 - _EPS)
     return np.log(p) - np.log1p(-p)
 
@@ -70,7 +141,28 @@ def shadow_features(P: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def fdmia_features(Pb: np.ndarray, Pf: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """FD-MIA input: ``[p_biased, p_fair, p_biased - p_fair]`` for the true class, and the logit gap."""
+    """FD-MIA input: ``[p_biased, p_fair, p_biased - p_fair]`` for the true class, and the logit gap.
+
+    Parameters
+    ----------
+    Pb : numpy.ndarray of shape (n, n_classes)
+        Class probabilities of the biased (unrepaired) model.
+    Pf : numpy.ndarray of shape (n, n_classes)
+        Class probabilities of the fair (repaired) model on the same rows.
+    y : numpy.ndarray of shape (n,)
+        True labels of the rows.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, 4)
+        Columns ``p_biased``, ``p_fair``, ``p_biased - p_fair`` (true-class probabilities) and
+        the difference of the two models' logit-scaled confidences (:func:`logit_confidence`).
+
+    Raises
+    ------
+    DataError
+        If a probability array does not match ``y`` (see :func:`true_class_proba`).
+    """
     pb, pf = true_class_proba(Pb, y), true_class_proba(Pf, y)
     lb = logit_confidence(Pb, y)
     lf = logit_confidence(Pf, y)
@@ -237,11 +329,61 @@ class LiRA:
 
 def lira_scores(phi_target: np.ndarray, phi_shadow: np.ndarray, in_mask: np.ndarray, *,
                 online: bool = True, global_variance: bool = True) -> np.ndarray:  # fmt: skip
-    """LiRA scores of the target's logit-scaled confidences (see :class:`LiRA`)."""
+    """LiRA scores of the target's logit-scaled confidences (see :class:`LiRA`).
+
+    Parameters
+    ----------
+    phi_target : numpy.ndarray of shape (n,)
+        Logit-scaled confidences (:func:`logit_confidence`) of the target model on the n examples.
+    phi_shadow : numpy.ndarray of shape (K, n)
+        Logit-scaled confidence of shadow model k on example i.
+    in_mask : numpy.ndarray of bool, shape (K, n)
+        Whether example i was in shadow k's training set.
+    online : bool, default True
+        The online attack (log-likelihood ratio of the IN and OUT Gaussians); if False, the
+        offline one-sided test against the OUT Gaussian only.
+    global_variance : bool, default True
+        One variance for all examples (per IN / OUT) instead of per-example variances.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Membership scores, larger meaning "member".
+
+    Raises
+    ------
+    DataError
+        If ``phi_shadow`` and ``in_mask`` do not both have shape (shadows, examples).
+    """
     return LiRA(phi_shadow, in_mask, global_variance=global_variance).score(phi_target, online=online)
 
 
 def lira_loo_scores(phi_shadow: np.ndarray, in_mask: np.ndarray, *, online: bool = True,
                     global_variance: bool = True) -> np.ndarray:  # fmt: skip
-    """Leave-one-shadow-out LiRA scores, shape (K, n) (see :meth:`LiRA.loo_scores`)."""
+    """Leave-one-shadow-out LiRA scores, shape (K, n) (see :meth:`LiRA.loo_scores`).
+
+    Each shadow's own confidences are scored from the statistics of the other shadows, which
+    calibrates a decision threshold on shadow membership only.
+
+    Parameters
+    ----------
+    phi_shadow : numpy.ndarray of shape (K, n)
+        Logit-scaled confidence of shadow model k on example i.
+    in_mask : numpy.ndarray of bool, shape (K, n)
+        Whether example i was in shadow k's training set.
+    online : bool, default True
+        The online (likelihood-ratio) attack; if False, the offline one-sided one.
+    global_variance : bool, default True
+        One variance for all examples (per IN / OUT) instead of per-example variances.
+
+    Returns
+    -------
+    numpy.ndarray of shape (K, n)
+        Row k holds the scores of shadow k's confidences.
+
+    Raises
+    ------
+    DataError
+        If ``phi_shadow`` and ``in_mask`` do not both have shape (shadows, examples).
+    """
     return LiRA(phi_shadow, in_mask, global_variance=global_variance).loo_scores(online=online)

@@ -52,8 +52,12 @@ from trustlab.privacy._metrics import attack_metrics
 from trustlab.privacy._models import BlackBox
 from trustlab.privacy._pairs import PairSpec, poison_rows
 
-#: Single-model attacks that use scores (not only labels), compared with FD-MIA.
 SCORE_ATTACKS = tuple(n for n, c in ATTACK_REGISTRY.items() if c.score_based and not c.pair)
+"""Single-model attacks that use scores (not only labels), compared with FD-MIA.
+
+The registered attacks whose class has ``score_based`` set and ``pair`` unset; the audit's
+``best_score_attack_on_fair`` is the one of these with the highest AUC.
+"""
 ROLES = ("biased", "fair")
 
 
@@ -93,23 +97,23 @@ def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember
 class AuditResult:
     """Output of :func:`privacy_audit`.
 
-    Attributes
+    Parameters
     ----------
     summary : dict
         The ``summary.json`` content.
-    membership : array
+    membership : numpy.ndarray of int
         1 for the evaluation members, 0 for the evaluation non-members.
-    groups : array of str
+    groups : numpy.ndarray of str
         Sensitive group name of each evaluation row.
-    proba : dict
-        ``{"biased": P, "fair": P}`` -- what the API returned on the evaluation rows.
-    scores : dict
-        ``{"biased": {attack: scores}, "fair": {...}, "pair": {"fdmia": ..., "fdmia_threshold": ...}}``.
-    labels : array
+    labels : numpy.ndarray
         True labels of the evaluation rows.
-    models : dict
+    proba : dict, optional
+        ``{"biased": P, "fair": P}`` -- what the API returned on the evaluation rows.
+    scores : dict, optional
+        ``{"biased": {attack: scores}, "fair": {...}, "pair": {"fdmia": ..., "fdmia_threshold": ...}}``.
+    models : dict, optional
         The fitted target models.
-    rows : array of int
+    rows : numpy.ndarray of int, optional
         Dataset row number of each evaluation row.
     """
 
@@ -370,7 +374,25 @@ def privacy_audit(
 
 
 def evaluate_utility(box: BlackBox, ds: Dataset, rows: np.ndarray, sensitive: str) -> dict[str, Any]:
-    """Accuracy, balanced accuracy, per-group rates and the fairness block on held-out ``rows``."""
+    """Accuracy, balanced accuracy, per-group rates and the fairness block on held-out ``rows``.
+
+    Parameters
+    ----------
+    box : BlackBox
+        The prediction API of the model to evaluate (its ``predict`` is called).
+    ds : Dataset
+        The whole dataset.
+    rows : numpy.ndarray of int
+        Row numbers of ``ds`` to evaluate on (the held-out non-members in the audit).
+    sensitive : str
+        The sensitive attribute whose groups the rates and the fairness block are computed for.
+
+    Returns
+    -------
+    dict
+        The overall metrics of :func:`trustlab.fairness.evaluate` (accuracy, balanced accuracy,
+        ...), plus ``fairness`` (its fairness block) and ``by_group`` (its per-group rates).
+    """
     part = ds.subset(rows)
     g = part.groups(sensitive)
     priv = part.privileged[sensitive]

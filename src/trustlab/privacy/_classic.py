@@ -101,10 +101,15 @@ class ShadowModelAttack(Attack):
 class LiRAOnline(Attack):
     """LiRA (Carlini et al., 2022), online: likelihood ratio of IN and OUT Gaussians per example.
 
-    Options
-    -------
-    global_variance : bool
-        One variance per IN / OUT (default: on below 64 shadows, as Carlini et al. advise).
+    Parameters
+    ----------
+    role : str, default "fair"
+        Which model of the pair is attacked (``biased`` or ``fair``).
+    random_state : int, default 0
+        Seed of the attack's own randomness.
+    global_variance : bool or None, default None
+        One variance per IN / OUT instead of per-example variances; ``None`` turns it on below
+        64 shadows, as Carlini et al. advise.
     """
 
     name = "lira"

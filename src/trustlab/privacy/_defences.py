@@ -23,18 +23,19 @@ import numpy as np
 from trustlab._errors import ConfigError
 
 DEFENCES = ("none", "dpsgd", "label-only", "round:K", "top1")
+"""The accepted ``--defence`` values; ``round:K`` stands for ``round:0`` ... ``round:10``."""
 
 
 @dataclass(frozen=True)
 class Defence:
     """A parsed ``--defence`` value.
 
-    Attributes
+    Parameters
     ----------
     name : str
         ``none``, ``dpsgd``, ``label-only``, ``round`` or ``top1``.
-    decimals : int or None
-        For ``round``.
+    decimals : int or None, default None
+        For ``round``: the number of decimals the probabilities are rounded to.
     """
 
     name: str
@@ -54,7 +55,24 @@ class Defence:
 
 
 def parse_defence(spec: str | Defence | None) -> Defence:
-    """Parse ``none``, ``dpsgd``, ``label-only``, ``round:K`` (K = 0..10) or ``top1``."""
+    """Parse ``none``, ``dpsgd``, ``label-only``, ``round:K`` (K = 0..10) or ``top1``.
+
+    Parameters
+    ----------
+    spec : str, Defence or None
+        The value, case-insensitive and stripped; a :class:`Defence` is returned as it is and
+        ``None`` means ``none``.
+
+    Returns
+    -------
+    Defence
+        The parsed defence (``round:K`` gives ``Defence("round", K)``).
+
+    Raises
+    ------
+    ConfigError
+        If ``spec`` is none of the accepted values (or ``K`` is above 10).
+    """
     if isinstance(spec, Defence):
         return spec
     spec = "none" if spec is None else str(spec).strip().lower()

@@ -35,12 +35,31 @@ from scipy.stats import beta
 
 from trustlab._errors import ConfigError, DataError
 
-#: The name reported with every audited bound.
 METHOD = "Clopper-Pearson lower bound on epsilon (Jagielski et al. 2020; Nasr et al. 2021)"
+"""The name of the audit method, reported with every audited bound.
+
+The Clopper-Pearson lower bound on epsilon of Jagielski et al. (2020) as used by Nasr et
+al. (2021); exported as ``DP_AUDIT_METHOD``.
+"""
 
 
 def clopper_pearson_upper(k: int, n: int, alpha: float) -> float:
-    """One-sided ``1 - alpha`` Clopper-Pearson upper bound on a binomial rate with ``k`` of ``n``."""
+    """One-sided ``1 - alpha`` Clopper-Pearson upper bound on a binomial rate with ``k`` of ``n``.
+
+    Parameters
+    ----------
+    k : int
+        Number of events (e.g. false positives).
+    n : int
+        Number of trials.
+    alpha : float
+        Failure probability of the one-sided bound.
+
+    Returns
+    -------
+    float
+        The ``1 - alpha`` quantile of ``Beta(k + 1, n - k)``; 1.0 when ``n <= 0`` or ``k >= n``.
+    """
     if n <= 0:
         return 1.0
     if k >= n:

@@ -24,37 +24,42 @@ import numpy as np
 
 from trustlab._errors import ConfigError
 
-#: name -> attack class (filled by :func:`register_attack`).
 ATTACK_REGISTRY: dict[str, type[Attack]] = {}
-#: Names that stand for several attacks (kept from the first CLI: ``lira`` gives online and offline).
+"""Attack name -> attack class (filled by :func:`register_attack`)."""
 ATTACK_GROUPS: dict[str, tuple[str, ...]] = {
     "lira": ("lira", "lira_offline"),
     "rmia": ("rmia", "rmia_offline"),
     "fdmia": ("fdmia", "fdmia_threshold"),
 }
-#: The user-facing names of ``attacks=`` / ``--attacks`` (each also accepts its members, e.g. ``lira_offline``).
+"""Names that stand for several attacks (kept from the first CLI: ``lira`` gives online and offline).
+
+``lira`` -> ``lira``, ``lira_offline``; ``rmia`` -> ``rmia``, ``rmia_offline``; ``fdmia`` ->
+``fdmia``, ``fdmia_threshold``.
+"""
 ATTACKS = ("loss", "shadow", "lira", "rmia", "fdmia", "label")
+"""The user-facing names of ``attacks=`` / ``--attacks`` (each also accepts its members, e.g. ``lira_offline``)."""
 
 
 @dataclass
 class ShadowSet:
     """What the attacker's shadow models returned on its query rows.
 
-    Attributes
+    Parameters
     ----------
     proba : dict
         Role (``biased`` / ``fair``) -> array (K, n_q, 2) of class
         probabilities, after the API's output restriction.
-    labels : array of int, shape (n_q,)
+    labels : numpy.ndarray of int, shape (n_q,)
         True labels of the query rows.
-    in_mask : bool array, shape (K, n_q)
+    in_mask : numpy.ndarray of bool, shape (K, n_q)
         Whether shadow k trained on query row i.
-    is_pool : bool array, shape (n_q,)
+    is_pool : numpy.ndarray of bool, shape (n_q,)
         ``True`` for the attacker's own pool rows (used for calibration);
         ``False`` for the challenge rows (in the target's order), present
         only when an attack needs shadow outputs on them.
-    rng : numpy.random.Generator
-        The audit's generator (attacks that subsample draw from it in order).
+    rng : numpy.random.Generator, optional
+        The audit's generator (attacks that subsample draw from it in order); by default a
+        fresh unseeded generator.
     """
 
     proba: dict[str, np.ndarray]
@@ -82,17 +87,17 @@ class ShadowSet:
 class TargetView:
     """What the target API returned.
 
-    Attributes
+    Parameters
     ----------
     proba : dict
         Role -> (n, 2) probabilities on the challenge rows.
-    labels : array of int
+    labels : numpy.ndarray of int
         True labels of the challenge rows.
-    population : dict
+    population : dict, optional
         Role -> (n_pool, 2) probabilities on the attacker's pool rows (never
         members), in the shadow set's pool order; empty unless an attack asks.
-    population_labels : array of int
-        True labels of those rows.
+    population_labels : numpy.ndarray of int, optional
+        True labels of those rows (empty by default).
     """
 
     proba: dict[str, np.ndarray]
@@ -154,7 +159,23 @@ class Attack:
 
 
 def register_attack(cls: type[Attack]) -> type[Attack]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
+    """Class decorator: make ``cls`` available under ``cls.name``.
+
+    Parameters
+    ----------
+    cls : type[Attack]
+        The attack class; it is stored in :data:`ATTACK_REGISTRY` under its ``name``.
+
+    Returns
+    -------
+    type[Attack]
+        ``cls`` itself, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``cls.name`` is empty.
+    """
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
     ATTACK_REGISTRY[cls.name] = cls
@@ -162,21 +183,65 @@ def register_attack(cls: type[Attack]) -> type[Attack]:
 
 
 def make_attack(name: str, role: str = "fair", *, random_state: int = 0, **options: Any) -> Attack:
-    """An attack object by registry name (unknown names raise :class:`ConfigError`)."""
+    """An attack object by registry name (unknown names raise :class:`ConfigError`).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ATTACK_REGISTRY`.
+    role : str, default "fair"
+        Which model of the pair a single-model attack targets (``biased`` or ``fair``).
+    random_state : int, default 0
+        Seed of the attack's own randomness.
+    **options
+        Attack-specific settings, passed to the class.
+
+    Returns
+    -------
+    Attack
+        A new, uncalibrated instance.
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is not registered, or the attack takes none of the given ``options``.
+    """
     if name not in ATTACK_REGISTRY:
         raise ConfigError(f"unknown attack {name!r}; choose from {', '.join(known_attacks())}")
     return ATTACK_REGISTRY[name](role, random_state=random_state, **options)
 
 
 def known_attacks() -> list[str]:
-    """Every accepted name: the groups and each registered attack."""
+    """Every accepted name: the groups and each registered attack.
+
+    Returns
+    -------
+    list of str
+        :data:`ATTACKS` followed by the registered names not already in it, without duplicates.
+    """
     return list(dict.fromkeys([*ATTACKS, *ATTACK_REGISTRY]))
 
 
 def parse_attacks(attacks: str | list[str] | tuple[str, ...]) -> list[str]:
     """Parse ``"loss,shadow,lira"`` (or a list) into registry names, groups expanded, order kept.
 
-    Unknown names raise :class:`ConfigError` (one line, listing the choices).
+    Names are stripped and lower-cased; empty items are skipped and duplicates dropped.
+
+    Parameters
+    ----------
+    attacks : str or sequence of str
+        A comma-separated string or a list of names (groups of :data:`ATTACK_GROUPS` or
+        registered attack names).
+
+    Returns
+    -------
+    list of str
+        Registry names, in the order given, each once.
+
+    Raises
+    ------
+    ConfigError
+        If no name is given or a name is unknown (one line, listing the choices).
     """
     names = [a.strip().lower() for a in (attacks.split(",") if isinstance(attacks, str) else attacks)]
     names = [a for a in names if a]

@@ -14,8 +14,11 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from trustlab._errors import DataError
 
-#: The low false-positive rates reported (Carlini et al., 2022).
 FPR_POINTS = {"tpr_at_1pct_fpr": 0.01, "tpr_at_0_1pct_fpr": 0.001}
+"""The low false-positive rates reported (Carlini et al., 2022): metric key -> FPR.
+
+``tpr_at_1pct_fpr`` at 0.01 and ``tpr_at_0_1pct_fpr`` at 0.001.
+"""
 
 
 def _check(membership: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +40,26 @@ def tpr_at_fpr(membership: Any, scores: Any, fpr: float) -> float:
     together), as in :func:`sklearn.metrics.roc_curve`; this is the
     convention of Carlini et al. (2022). With ``n`` non-members the smallest
     non-zero FPR is ``1/n``, so a rate below that is measured at FPR = 0.
+
+    Parameters
+    ----------
+    membership : array-like of 0/1
+        Ground truth: 1 for members; both values must occur.
+    scores : array-like of float
+        Attack scores (finite), larger = member.
+    fpr : float
+        The largest false-positive rate allowed, in [0, 1].
+
+    Returns
+    -------
+    float
+        The highest TPR among the operating points whose FPR is at most ``fpr``.
+
+    Raises
+    ------
+    DataError
+        If ``fpr`` is outside [0, 1], the lengths differ, one membership class is missing or a
+        score is not finite.
     """
     if not 0 <= fpr <= 1:
         raise DataError(f"fpr must be in [0, 1], got {fpr}")
@@ -46,14 +69,52 @@ def tpr_at_fpr(membership: Any, scores: Any, fpr: float) -> float:
 
 
 def roc_points(membership: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(fpr, tpr)`` of the ROC curve."""
+    """``(fpr, tpr)`` of the ROC curve.
+
+    Parameters
+    ----------
+    membership : array-like of 0/1
+        Ground truth: 1 for members; both values must occur.
+    scores : array-like of float
+        Attack scores (finite), larger = member.
+
+    Returns
+    -------
+    fpr, tpr : numpy.ndarray
+        The false- and true-positive rates of :func:`sklearn.metrics.roc_curve` (with its
+        default dropping of intermediate points).
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, one membership class is missing or a score is not finite.
+    """
     m, s = _check(membership, scores)
     f, t, _ = roc_curve(m, s)
     return f, t
 
 
 def best_threshold(membership: Any, scores: Any) -> float:
-    """Threshold maximising balanced accuracy of ``score >= threshold`` (for calibration)."""
+    """Threshold maximising balanced accuracy of ``score >= threshold`` (for calibration).
+
+    Parameters
+    ----------
+    membership : array-like of 0/1
+        Ground truth (shadow membership when calibrating); both values must occur.
+    scores : array-like of float
+        Attack scores (finite), larger = member.
+
+    Returns
+    -------
+    float
+        The ROC threshold with the largest ``tpr - fpr``; where that is the infinite "predict
+        nobody" threshold, the largest score plus 1.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, one membership class is missing or a score is not finite.
+    """
     m, s = _check(membership, scores)
     f, t, thr = roc_curve(m, s)
     i = int(np.argmax(t - f))  # balanced accuracy = (tpr + 1 - fpr) / 2

@@ -31,6 +31,16 @@ _NOISE: dict[tuple[float, float, int, int], float] = {}
 def hidden_layers(hidden: Any) -> tuple[int, ...]:
     """Hidden-layer widths from an int, a list of ints, or a string ``"256,256"``.
 
+    Parameters
+    ----------
+    hidden : int, sequence of int or str
+        One width, a list of widths, or a comma-separated string of widths.
+
+    Returns
+    -------
+    tuple of int
+        The widths, in order.
+
     Raises
     ------
     ConfigError

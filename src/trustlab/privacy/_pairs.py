@@ -33,8 +33,9 @@ from trustlab._errors import ConfigError, check_choice
 from trustlab.privacy._models import TorchMLPClassifier
 
 FAIR_METHODS = ("penalty", "massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer", "poisoning")
-#: The repairs of ``--repair`` (every fair method but the MLP's own penalty).
+"""The accepted ``--fair-method`` values: the MLP's own ``penalty`` and every repair."""
 REPAIRS = FAIR_METHODS[1:]
+"""The repairs of ``--repair`` (every fair method but the MLP's own penalty)."""
 
 
 def poison_rows(poisoner: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -78,6 +79,20 @@ class GroupThresholds:
 def check_fair_method(method: str, model: str, *, what: str = "fair method") -> str:
     """Validate ``--fair-method`` / ``--repair`` against ``--learner``.
 
+    Parameters
+    ----------
+    method : str
+        One of :data:`FAIR_METHODS`.
+    model : str
+        The learner: ``mlp`` (the torch MLP) or a learner spec.
+    what : str, default "fair method"
+        How the option is named in the error message.
+
+    Returns
+    -------
+    str
+        ``method``, unchanged.
+
     Raises
     ------
     ConfigError
@@ -102,14 +117,14 @@ def check_fair_method(method: str, model: str, *, what: str = "fair method") -> 
 class PairSpec:
     """How the target (and every shadow) pair is trained; picklable, so shadows train in workers.
 
-    Attributes
+    Parameters
     ----------
-    model : str
+    model : str, default "mlp"
         ``mlp`` (the torch MLP) or a learner spec for :func:`trustlab.learners.make_learner`.
-    fair_method : str
-        ``penalty``, ``exponentiated-gradient`` or ``poisoning``.
-    fairness_weight : float
-        Lambda of the penalty (``penalty`` only).
+    fair_method : str, default "penalty"
+        One of :data:`FAIR_METHODS` (checked with :func:`check_fair_method`).
+    fairness_weight : float, default 1.0
+        Lambda of the penalty (``penalty`` only); must be >= 0.
     categorical, numeric : list of str
         Column kinds of the raw data.
     privileged : str
@@ -118,12 +133,20 @@ class PairSpec:
         Sensitive column (read from the rows by ``threshold-optimizer``).
     mlp : dict
         Keyword arguments of :class:`TorchMLPClassifier` (hidden, lr, epochs, batch_size).
-    dp_epsilon, dp_delta : float
-        DP-SGD target (torch MLP only); ``None`` = no DP.
+    dp_epsilon : float or None, default None
+        DP-SGD target epsilon (torch MLP only, > 0); ``None`` = no DP.
+    dp_delta : float, default 1e-5
+        DP-SGD target delta.
     n_jobs : int, optional
         Threads of the learner.
     poison : dict
         Keyword arguments of ``FairnessPoisoner`` (budget, n_trials, ...).
+
+    Raises
+    ------
+    ConfigError
+        On construction: an invalid fair method for the model, a negative fairness weight, a
+        non-positive epsilon, or DP-SGD with another model than the MLP.
     """
 
     model: str = "mlp"

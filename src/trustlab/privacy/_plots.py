@@ -86,7 +86,26 @@ def plot_group_auc(summary: dict[str, Any], path: str | Path, *, title: str = ""
 
 
 def write_plots(result: Any, folder: str | Path, *, title: str = "") -> list[Path]:
-    """All privacy plots of an :class:`~trustlab.privacy.AuditResult` into ``folder``."""
+    """All privacy plots of an :class:`~trustlab.privacy.AuditResult` into ``folder``.
+
+    The ROC curves on log axes of the biased and of the fair target (``roc_biased.png``,
+    ``roc_fair.png``, the pair attacks with the fair one), the biased-fair discrepancy
+    (``discrepancy.png``) and the per-group attack AUC (``group_auc.png``).
+
+    Parameters
+    ----------
+    result : AuditResult
+        The audit to draw.
+    folder : str or pathlib.Path
+        An existing folder the PNG files are written to.
+    title : str, default ""
+        Prefix of the plots' titles.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     folder = Path(folder)
     out = []
     m = result.membership

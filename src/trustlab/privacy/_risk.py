@@ -18,12 +18,17 @@ from scipy.stats import rankdata
 
 from trustlab._errors import DataError
 
-#: Leading columns of ``risk.csv``; one ``<target>_<attack>`` score column per attack follows, then ``rank``.
 RISK_COLUMNS = ("row", "group", "member")
+"""Leading columns of ``risk.csv``; one ``<target>_<attack>`` score column per attack follows, then ``rank``."""
 
 
 def risk_table(result: Any) -> pd.DataFrame:
     """Per-record membership risk of an :class:`~trustlab.privacy.AuditResult`.
+
+    Parameters
+    ----------
+    result : AuditResult
+        An audit with its evaluation rows' numbers (``rows``), groups, membership and scores.
 
     Returns
     -------
@@ -35,6 +40,11 @@ def risk_table(result: Any) -> pd.DataFrame:
         rank orders records by the mean, over attacks, of each score's
         percentile among the evaluation records (so attacks on different
         scales weigh equally). Sorted by ``rank``.
+
+    Raises
+    ------
+    DataError
+        If the result carries no row number for each evaluation row.
     """
     cols: dict[str, Any] = {"row": np.asarray(result.rows, int), "group": np.asarray(result.groups).astype(str),
                             "member": np.asarray(result.membership, int)}  # fmt: skip
@@ -53,7 +63,25 @@ def risk_table(result: Any) -> pd.DataFrame:
 
 
 def write_risk(result: Any, path: str | Path) -> pd.DataFrame:
-    """Write :func:`risk_table` as CSV; returns the table."""
+    """Write :func:`risk_table` as CSV; returns the table.
+
+    Parameters
+    ----------
+    result : AuditResult
+        The audit.
+    path : str or pathlib.Path
+        The CSV file to write (without an index column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table written.
+
+    Raises
+    ------
+    DataError
+        If the result carries no row numbers (see :func:`risk_table`).
+    """
     df = risk_table(result)
     df.to_csv(path, index=False)
     return df
@@ -64,10 +92,19 @@ def plot_risk(risk: pd.DataFrame, path: str | Path, *, columns: list[str] | None
 
     Parameters
     ----------
-    risk : DataFrame
+    risk : pandas.DataFrame
         From :func:`risk_table`.
+    path : str or pathlib.Path
+        The image file to write.
     columns : list of str, optional
         Score columns to draw (default: the fair target's attacks and the pair's, at most 6).
+    title : str, default ""
+        The figure's title (a generic one when empty).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     import matplotlib
 

@@ -88,14 +88,27 @@ def rmia_marginal(p_ref: np.ndarray, in_ref: np.ndarray, *, a: float, online: bo
 def rmia_scores(p_x: np.ndarray, pr_x: np.ndarray, p_z: np.ndarray, pr_z: np.ndarray, gamma: float) -> np.ndarray:
     """``Score(x) = Pr_z[LR(x, z) >= gamma]`` for every challenge row ``x``.
 
+    ``LR(x, z)`` is ``(p_x / pr_x) / (p_z / pr_z)``; the score is the share of population rows
+    ``z`` for which it reaches ``gamma``.
+
     Parameters
     ----------
-    p_x, pr_x : arrays (n,)
+    p_x, pr_x : numpy.ndarray of shape (n,)
         Target's probability of the true label, and ``Pr(x)``, of the challenge rows.
-    p_z, pr_z : arrays (m,)
+    p_z, pr_z : numpy.ndarray of shape (m,)
         The same for the population rows.
     gamma : float
-        Likelihood-ratio threshold (>= 1 in the paper's use).
+        Likelihood-ratio threshold (>= 1 in the paper's use); must be > 0.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        Scores in [0, 1], larger = member.
+
+    Raises
+    ------
+    ConfigError
+        If ``gamma`` is not positive.
     """
     if not gamma > 0:
         raise ConfigError(f"RMIA gamma must be > 0, got {gamma}")
@@ -116,15 +129,25 @@ def _p(P: np.ndarray, y: np.ndarray) -> np.ndarray:
 class RMIA(Attack):
     """RMIA online (Zarifzadeh, Liu, Shokri, ICML 2024); see the module docstring.
 
-    Options
-    -------
+    Parameters
+    ----------
+    role : str, default "fair"
+        Which model of the pair is attacked (``biased`` or ``fair``).
+    random_state : int, default 0
+        Seed of the attack's own randomness (population rows, calibration splits).
     references : int, optional
         Use the first ``references`` shadow models as reference models
         (default: all). 1 and 2 are the paper's low-cost settings.
     gamma, a : float, optional
-        Fix them instead of calibrating on the attacker's pool.
-    population : int
+        Fix them instead of calibrating on the attacker's pool (``gamma > 0``,
+        ``0 <= a <= 1``).
+    population : int, default 2500
         Largest number of population rows ``z``.
+
+    Raises
+    ------
+    ConfigError
+        If ``references`` or ``population`` is below 1, or ``gamma`` or ``a`` is out of range.
     """
 
     name = "rmia"
