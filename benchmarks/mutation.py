@@ -78,7 +78,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "tests/fairness/test_metric_properties.py",
         ],
     },
-    "poisoning": {
+    "poisoning-spaces": {
         "files": [
             "src/trustlab/poisoning/_spaces.py",
             "src/trustlab/poisoning/_space.py",
@@ -86,6 +86,9 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         ],
         "functions": [
             "trustlab.poisoning._spaces.x_split_counts",
+            "trustlab.poisoning._spaces.x_fill_counts",
+            "trustlab.poisoning._spaces.x_window",
+            "trustlab.poisoning._spaces.x_match_fill",
             "trustlab.poisoning._spaces.xǁRowMakerǁmake",
             "trustlab.poisoning._spaces.xǁRowMakerǁ__init__",
             "trustlab.poisoning._spaces.xǁRowMakerǁfinish",
@@ -112,6 +115,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "tests": [
             "tests/poisoning/test_constraint_values.py",
             "tests/poisoning/test_best_trial_values.py",
+            "tests/poisoning/test_selection.py",
         ],
     },
     "privacy": {
@@ -174,7 +178,7 @@ ORDER = (
     "privacy",
     "fairness-repairs",
     "poisoning-constraint",
-    "poisoning",
+    "poisoning-spaces",
     "fairness-metrics",
 )
 GROUPS = {g: GROUPS[g] for g in ORDER}
