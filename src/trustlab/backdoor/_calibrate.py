@@ -31,8 +31,8 @@ import numpy as np
 from trustlab._errors import ConfigError
 from trustlab.backdoor._cleanse import MAD_CONSISTENCY, flag_outliers, mad_anomaly_index
 
-#: Default calibrated-index threshold (a one-sided z of 3).
 CALIBRATED_THRESHOLD = 3.0
+"""Default calibrated-index threshold (a one-sided z of 3)."""
 _FLOOR = 1e-6
 
 
@@ -97,23 +97,27 @@ def calibrated_index(
 class Calibration:
     """The calibrated test of one scanned model against clean references.
 
-    Attributes
+    Parameters
     ----------
     labels : list of int
+        Label of each position of the arrays.
     index : numpy.ndarray ``[L]``
         Calibrated anomaly index per label.
     flagged : list of int
         Labels whose calibrated index exceeds ``threshold``.
     threshold : float
+        The calibrated-index threshold used.
     spread : float
         Pooled spread of the references' log profiles.
     n_references : int
+        Number of clean reference models.
     reference_mad_fpr : float
         Share of reference models the MAD rule flags (any label).
     reference_calibrated_fpr : float or None
         Share of reference models the calibrated rule flags when each is tested
         against the other references (None with a single reference).
     reference_norms : numpy.ndarray ``[N, L]``
+        The references' mask norms.
     """
 
     labels: list[int]
@@ -163,6 +167,13 @@ def calibrate(
         Calibrated-index threshold.
     mad_threshold : float
         The MAD rule's threshold, for the references' false-positive rate.
+
+    Returns
+    -------
+    Calibration
+        The calibrated index and flagged labels, with the references' false-positive rates
+        under the MAD rule and (with two or more references) under the calibrated rule, leave
+        one reference out.
 
     Raises
     ------

@@ -42,6 +42,7 @@ from trustlab.backdoor._model import _progress, predict, seed_everything
 from trustlab.backdoor._triggers import Trigger
 
 MAD_CONSISTENCY = 1.4826
+"""Consistency constant of the MAD: ``1.4826 * MAD`` estimates the standard deviation of normal data."""
 _EPS = 1e-7
 
 
@@ -51,6 +52,23 @@ def mad_anomaly_index(norms: np.ndarray, *, consistency: float = MAD_CONSISTENCY
     ``MAD`` is the median absolute deviation from the median; with the
     consistency constant 1.4826 it estimates the standard deviation of normal
     data. When MAD is 0, values equal to the median get 0 and all others inf.
+
+    Parameters
+    ----------
+    norms : numpy.ndarray of shape (L,)
+        The values (Neural Cleanse: the L1 norms of the reversed masks); at least two.
+    consistency : float, default MAD_CONSISTENCY
+        The factor the MAD is multiplied by.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (L,)
+        The anomaly index of each value.
+
+    Raises
+    ------
+    ConfigError
+        If ``norms`` is not one-dimensional or has fewer than two values.
     """
     norms = np.asarray(norms, dtype=np.float64)
     if norms.ndim != 1 or len(norms) < 2:
@@ -64,7 +82,22 @@ def mad_anomaly_index(norms: np.ndarray, *, consistency: float = MAD_CONSISTENCY
 
 
 def flag_outliers(norms: np.ndarray, index: np.ndarray, *, threshold: float = 2.0) -> np.ndarray:
-    """Positions whose norm is below the median and whose anomaly index exceeds ``threshold``."""
+    """Positions whose norm is below the median and whose anomaly index exceeds ``threshold``.
+
+    Parameters
+    ----------
+    norms : numpy.ndarray of shape (L,)
+        The values the index was computed from.
+    index : numpy.ndarray of shape (L,)
+        Their anomaly index (:func:`mad_anomaly_index`).
+    threshold : float, default 2.0
+        The index above which a small value is an outlier (Neural Cleanse uses 2).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The positions flagged, in increasing order.
+    """
     norms = np.asarray(norms, dtype=np.float64)
     return np.flatnonzero((norms < np.median(norms)) & (np.asarray(index) > threshold))
 
@@ -73,12 +106,14 @@ def flag_outliers(norms: np.ndarray, index: np.ndarray, *, threshold: float = 2.
 class CleanseResult:
     """Reverse-engineered triggers of every candidate label and the outlier test.
 
-    Attributes
+    Parameters
     ----------
     labels : list of int
         Candidate labels, in the order of the arrays below.
-    masks : numpy.ndarray ``[L, H, W]``; patterns : numpy.ndarray ``[L, C, H, W]``
-        Kept (smallest-norm successful) mask and pattern per label.
+    masks : numpy.ndarray ``[L, H, W]``
+        Kept (smallest-norm successful) mask per label.
+    patterns : numpy.ndarray ``[L, C, H, W]``
+        Kept pattern per label.
     l1_norms : numpy.ndarray ``[L]``
         ``|m|_1`` of the kept masks.
     asr : numpy.ndarray ``[L]``
@@ -86,6 +121,7 @@ class CleanseResult:
     reached : numpy.ndarray of bool ``[L]``
         Whether the threshold was ever reached (if not, the last mask is kept).
     anomaly_index : numpy.ndarray ``[L]``
+        MAD anomaly index of each label's norm (:func:`mad_anomaly_index`).
     flagged : list of int
         Labels flagged as infected.
     seconds : float
@@ -94,7 +130,7 @@ class CleanseResult:
         Schedule steps each label ran before stopping.
     final_cost : numpy.ndarray ``[L]``
         Each label's cost when it stopped.
-    config : dict
+    config : dict, optional
         The settings of the scan.
     norm_history : numpy.ndarray ``[steps, L]``, optional
         Best norm of every label after each schedule step (inf before the
@@ -147,7 +183,7 @@ class CleanseResult:
         }
 
     def save_arrays(self, path) -> None:
-        """Write masks, patterns and labels to an ``.npz`` file (read by :func:`load_cleanse`)."""
+        """Write masks, patterns and labels to an ``.npz`` file (read by :func:`load_cleanse_arrays`)."""
         np.savez_compressed(
             path, labels=np.asarray(self.labels), masks=self.masks, patterns=self.patterns
         )
@@ -450,6 +486,21 @@ def _schedule_step(act, acc, reg, cur_mask, cur_pat, *, cost, reg_best, best_mas
 
 
 def load_cleanse_arrays(path) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Read labels, masks and patterns written by :meth:`CleanseResult.save_arrays`."""
+    """Read labels, masks and patterns written by :meth:`CleanseResult.save_arrays`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file (read without pickle).
+
+    Returns
+    -------
+    labels : list of int
+        The candidate labels.
+    masks : numpy.ndarray ``[L, H, W]``
+        The kept masks.
+    patterns : numpy.ndarray ``[L, C, H, W]``
+        The kept patterns.
+    """
     with np.load(path, allow_pickle=False) as f:
         return [int(v) for v in f["labels"]], f["masks"], f["patterns"]

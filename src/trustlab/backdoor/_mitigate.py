@@ -29,7 +29,20 @@ from trustlab.backdoor._triggers import Trigger
 
 @dataclass
 class MitigationResult:
-    """A mitigated model and what was measured on the clean set while building it."""
+    """A mitigated model and what was measured on the clean set while building it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The mitigated model (the input model itself when nothing changed).
+    method : str
+        ``"unlearn"`` or ``"prune"``.
+    changed : bool
+        Whether the model differs from the input.
+    details : dict, optional
+        The method's choices and clean-set measurements (e.g. neurons pruned, accuracy and
+        reversed-trigger ASR before and after).
+    """
 
     model: nn.Module
     method: str
@@ -255,6 +268,39 @@ def prune_neurons(
     accuracy drops by at most ``max_accuracy_drop`` is chosen; if none
     qualifies, the ``k`` with the lowest reversed-trigger ASR among those
     within the accuracy budget. Only :class:`SmallCNN` models can be pruned.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`SmallCNN`; it is not modified (a copy is pruned).
+    images : numpy.ndarray of shape (N, C, H, W)
+        The defender's clean images.
+    labels : numpy.ndarray of shape (N,)
+        Their true labels.
+    triggers : list of Trigger
+        The reversed triggers of the flagged labels.
+    targets : list of int
+        The flagged label of each trigger.
+    max_fraction : float, default 0.5
+        Largest share of the layer's active neurons to prune, in (0, 1].
+    asr_goal : float, default 0.01
+        Reversed-trigger ASR to reach.
+    max_accuracy_drop : float, default 0.01
+        Largest clean-accuracy drop allowed.
+
+    Returns
+    -------
+    MitigationResult
+        The pruned copy (``method`` ``"prune"``; ``changed`` when ``k > 0``) with ``details``:
+        the neurons pruned, whether the goal was met, accuracy and reversed-trigger ASR before
+        and after, and the whole curve over ``k``. With no trigger the model is returned as it is.
+
+    Raises
+    ------
+    ConfigError
+        If the model is not a :class:`SmallCNN`, ``max_fraction`` is outside (0, 1], the
+        numbers of triggers and targets differ, the clean set is empty or its labels do not
+        match, or a trigger does not fit the images.
     """
     if not isinstance(model, SmallCNN):
         raise ConfigError("neuron pruning needs a trustlab SmallCNN model (not TorchScript)")
@@ -310,7 +356,27 @@ def evaluate(
     trigger: Trigger | None,
     target: int | None,
 ) -> dict[str, float | None]:
-    """Clean accuracy and (if the trigger is known) ASR on held-out images."""
+    """Clean accuracy and (if the trigger is known) ASR on held-out images.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model mapping images to logits.
+    images : numpy.ndarray of shape (N, C, H, W)
+        Held-out images (the test split).
+    labels : numpy.ndarray of shape (N,)
+        Their true labels.
+    trigger : Trigger or None
+        The true backdoor trigger, if known.
+    target : int or None
+        The backdoor's target label, if known.
+
+    Returns
+    -------
+    dict
+        ``clean_accuracy`` (:func:`accuracy`) and ``asr`` (:func:`attack_success_rate`; ``None``
+        unless both ``trigger`` and ``target`` are given).
+    """
     from trustlab.backdoor._model import attack_success_rate
 
     out: dict[str, float | None] = {"clean_accuracy": accuracy(model, images, labels), "asr": None}

@@ -33,6 +33,21 @@ def use_all_cores(threads: int | None = None) -> int:
     On a machine whose cores are busy with other jobs, more torch threads than
     free cores slow training and scans down many times over (spinning
     threads); pass ``threads=1`` there.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Number of threads; by default the cores this process may run on (its CPU affinity).
+
+    Returns
+    -------
+    int
+        The number of threads set.
+
+    Raises
+    ------
+    ConfigError
+        If ``threads`` is below 1.
     """
     if threads is not None and int(threads) < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
@@ -132,7 +147,25 @@ class SmallCNN(nn.Module):
 
 @dataclass
 class ModelInfo:
-    """What is known about a loaded model (from ``model.json`` when there is one)."""
+    """What is known about a loaded model (from ``model.json`` when there is one).
+
+    Parameters
+    ----------
+    kind : str
+        ``"smallcnn"`` (a trustlab state dict) or ``"torchscript"``.
+    path : pathlib.Path
+        The model file.
+    input_shape : tuple of int (C, H, W) or None, optional
+        The image shape the model takes, if known.
+    n_classes : int or None, optional
+        The number of logits, if known.
+    trigger : Trigger or None, optional
+        The backdoor trigger recorded with the model (models trained by trustlab with a backdoor).
+    target : int or None, optional
+        The backdoor's target label, recorded with the trigger.
+    meta : dict, optional
+        The content of ``model.json`` (empty without one).
+    """
 
     kind: str  # "smallcnn" or "torchscript"
     path: Path
@@ -158,13 +191,44 @@ def predict_logits(model: nn.Module, images: np.ndarray, *, batch_size: int = 50
 
 
 def predict(model: nn.Module, images: np.ndarray, *, batch_size: int = 500) -> np.ndarray:
-    """Predicted labels for images ``[N, C, H, W]``."""
+    """Predicted labels for images ``[N, C, H, W]``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model mapping images to logits; it is run in eval mode without gradients and its
+        training flag is restored afterwards.
+    images : numpy.ndarray of shape (N, C, H, W)
+        Float images in [0, 1].
+    batch_size : int, default 500
+        Images per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (N,)
+        The arg-max of the logits of each image.
+    """
     logits = predict_logits(model, images, batch_size=batch_size)
     return logits.argmax(axis=1) if len(logits) else np.zeros(0, dtype=np.int64)
 
 
 def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of images classified as their label."""
+    """Share of images classified as their label.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model mapping images to logits.
+    images : numpy.ndarray of shape (N, C, H, W)
+        Float images in [0, 1].
+    labels : numpy.ndarray of shape (N,)
+        True labels.
+
+    Returns
+    -------
+    float
+        The accuracy; NaN when there are no labels.
+    """
     if len(labels) == 0:
         return float("nan")
     return float(np.mean(predict(model, images) == np.asarray(labels)))
@@ -177,6 +241,24 @@ def attack_success_rate(
 
     Images of the target class are excluded: classifying them as the target is
     no evidence of a backdoor.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model mapping images to logits.
+    images : numpy.ndarray of shape (N, C, H, W)
+        Clean float images in [0, 1]; the trigger is stamped on them here.
+    labels : numpy.ndarray of shape (N,)
+        True labels of the clean images.
+    trigger : Trigger
+        The trigger to stamp (:meth:`Trigger.stamp`).
+    target : int
+        The backdoor's target label.
+
+    Returns
+    -------
+    float
+        The attack success rate; NaN when every image is of the target class.
     """
     keep = np.asarray(labels) != int(target)
     if not keep.any():
@@ -200,7 +282,42 @@ def train_classifier(
     """Train a :class:`SmallCNN` with Adam on images ``[N, C, H, W]`` in [0, 1].
 
     The normalisation (per-channel mean and std of ``images``) is fitted on
-    the given images and stored in the model. Deterministic for a seed.
+    the given images and stored in the model. The learning rate follows a cosine schedule over
+    the epochs. Deterministic for a seed.
+
+    Parameters
+    ----------
+    images : numpy.ndarray of shape (N, C, H, W)
+        Float32 training images in [0, 1].
+    labels : numpy.ndarray of shape (N,)
+        Integer labels.
+    n_classes : int
+        Number of classes (logits).
+    epochs : int, default 8
+        Passes over the data (>= 1).
+    batch_size : int, default 64
+        Images per step (>= 1).
+    lr : float, default 2e-3
+        Adam's initial learning rate (> 0).
+    channels : tuple of two ints, default (32, 64)
+        Filters of the two conv layers.
+    hidden : int, default 128
+        Units of the penultimate dense layer.
+    seed : int, default 0
+        Seeds python, numpy and torch, and the batch order.
+    progress : bool, default False
+        Show a progress bar.
+
+    Returns
+    -------
+    SmallCNN
+        The trained model, in eval mode.
+
+    Raises
+    ------
+    ConfigError
+        If ``epochs`` or ``batch_size`` is below 1 or ``lr`` is not positive, or the images are
+        too small for the architecture.
     """
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch_size must be >= 1 and lr > 0")
@@ -266,6 +383,25 @@ def save_model(
 
     A :class:`SmallCNN` is saved as a state dict; any other module is saved
     with TorchScript (it must be scriptable or already a ScriptModule).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model to save.
+    folder : str or os.PathLike
+        An existing folder.
+    trigger : Trigger, optional
+        The backdoor trigger the model was trained with; its spec goes to ``model.json`` and
+        its mask, pattern (and offset) arrays to ``trigger.npz``.
+    target : int, optional
+        The backdoor's target label.
+    extra : dict, optional
+        More keys for ``model.json`` (they override the generated ones).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``model.pt``.
     """
     from trustlab._io import write_json
 
@@ -298,6 +434,13 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, ModelInfo]:
     ----------
     path : path-like
         The ``.pt`` file, or a folder holding ``model.pt``.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The model, in eval mode.
+    info : ModelInfo
+        What ``model.json`` says about it, with the recorded trigger and target rebuilt if any.
 
     Raises
     ------
@@ -381,7 +524,29 @@ def _attach_trigger(info: ModelInfo, meta: dict[str, Any], path: Path) -> None:
 
 
 def check_model(model: nn.Module, info: ModelInfo, *, image_shape: tuple, n_classes: int) -> None:
-    """Raise :class:`ModelFileError` unless the model maps these images to ``n_classes`` logits."""
+    """Raise :class:`ModelFileError` unless the model maps these images to ``n_classes`` logits.
+
+    The shape and class count recorded in ``info`` are compared first, then a forward pass on
+    two blank images is tried. Where ``info`` did not know them, the checked shape and class
+    count are written into it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The loaded model.
+    info : ModelInfo
+        Its description (from :func:`load_model`); updated in place.
+    image_shape : tuple of int (C, H, W)
+        The shape of the data's images.
+    n_classes : int
+        The data's number of classes.
+
+    Raises
+    ------
+    ModelFileError
+        If the recorded shape or class count differs from the data's, the model rejects such
+        images, or it does not output logits of shape ``[N, n_classes]``.
+    """
     image_shape = tuple(int(s) for s in image_shape)
     if info.input_shape is not None and tuple(info.input_shape) != image_shape:
         raise ModelFileError(

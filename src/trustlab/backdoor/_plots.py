@@ -20,7 +20,22 @@ def _plt():
 
 
 def plot_triggers(result: CleanseResult, path: str | os.PathLike) -> Path:
-    """Grid of every label's reverse-engineered mask (top) and masked pattern (bottom)."""
+    """Grid of every label's reverse-engineered mask (top) and masked pattern (bottom).
+
+    Flagged labels are marked with ``*`` and titled in red; each title gives the mask's L1 norm.
+
+    Parameters
+    ----------
+    result : CleanseResult
+        A Neural Cleanse scan.
+    path : str or os.PathLike
+        The image file to write (110 dpi).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     plt = _plt()
     n = len(result.labels)
     fig, axes = plt.subplots(2, n, figsize=(1.4 * n + 0.6, 3.4), squeeze=False)
@@ -47,7 +62,25 @@ def plot_triggers(result: CleanseResult, path: str | os.PathLike) -> Path:
 
 
 def plot_norms(result: CleanseResult, path: str | os.PathLike, *, threshold: float = 2.0) -> Path:
-    """Bar chart of mask L1 norms with the median and the flag threshold."""
+    """Bar chart of mask L1 norms with the median and the flag threshold.
+
+    Flagged labels are red; each bar is annotated with its anomaly index, and the dotted line
+    is ``median - threshold * 1.4826 * MAD``.
+
+    Parameters
+    ----------
+    result : CleanseResult
+        A Neural Cleanse scan.
+    path : str or os.PathLike
+        The image file to write (110 dpi).
+    threshold : float, default 2.0
+        The anomaly-index threshold drawn.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     from trustlab.backdoor._cleanse import MAD_CONSISTENCY
 
     plt = _plt()

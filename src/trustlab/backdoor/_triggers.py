@@ -34,11 +34,13 @@ import numpy as np
 from trustlab._errors import ConfigError
 
 LOCATIONS = ("top-left", "top-right", "bottom-left", "bottom-right", "center")
+"""The named trigger locations of a spec's ``@LOCATION``; each puts the patch flush against the border."""
 SHAPES = ("square", "checkerboard", "file", "blend", "sig")
-#: Seed of the fixed blend pattern (the same pattern for every run and every model).
+"""The trigger shapes a spec may start with (``SHAPE:...``)."""
 BLEND_PATTERN_SEED = 2017
-#: Default periods of the SIG sinusoid across the image width (Barni et al. use f = 6 on MNIST).
+"""Seed of the fixed blend pattern (the same pattern for every run and every model)."""
 SIG_FREQUENCY = 6
+"""Default periods of the SIG sinusoid across the image width (Barni et al. use f = 6 on MNIST)."""
 
 _SPEC = re.compile(
     r"^(?P<shape>[a-z]+):(?P<arg>[^@=]+?)(?:@(?P<loc>[^=]+))?(?:=(?P<value>[-+0-9.eE]+))?$"
@@ -49,17 +51,25 @@ _SPEC = re.compile(
 class Trigger:
     """A backdoor trigger: mask ``[H, W]`` and pattern ``[C, H, W]`` in [0, 1].
 
-    Attributes
+    The arrays are converted to float32 on construction.
+
+    Parameters
     ----------
     mask : numpy.ndarray
-        float32 ``[H, W]``; 1 where the trigger replaces the image.
+        ``[H, W]`` in [0, 1]; 1 where the trigger replaces the image.
     pattern : numpy.ndarray
-        float32 ``[C, H, W]``; the values written where the mask is 1.
-    spec : str
+        ``[C, H, W]`` in [0, 1]; the values written where the mask is 1.
+    spec : str, default "custom"
         The spec it was parsed from (or a description).
     offset : numpy.ndarray, optional
-        float32 ``[C, H, W]`` in [-1, 1], added after blending (SIG); the
+        ``[C, H, W]`` in [-1, 1], added after blending (SIG); the
         result is clipped to [0, 1].
+
+    Raises
+    ------
+    ConfigError
+        If the shapes do not match, a value is out of range or not finite, or the trigger is
+        empty (a zero mask and no non-zero offset).
     """
 
     mask: np.ndarray
@@ -110,7 +120,32 @@ class Trigger:
 def stamp(
     images: np.ndarray, mask: np.ndarray, pattern: np.ndarray, offset: np.ndarray | None = None
 ) -> np.ndarray:
-    """Stamp a mask/pattern (and optional additive offset) trigger onto images ``[N, C, H, W]``."""
+    """Stamp a mask/pattern (and optional additive offset) trigger onto images ``[N, C, H, W]``.
+
+    Computes ``(1 - m) * x + m * p``, then adds the offset and clips to [0, 1] when there is
+    one.
+
+    Parameters
+    ----------
+    images : numpy.ndarray of shape (N, C, H, W)
+        Images in [0, 1].
+    mask : numpy.ndarray of shape (H, W)
+        Blending weights of the pattern.
+    pattern : numpy.ndarray of shape (C, H, W)
+        The trigger's pixel values.
+    offset : numpy.ndarray of shape (C, H, W), optional
+        Additive offset (SIG triggers).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (N, C, H, W)
+        A new array of stamped images.
+
+    Raises
+    ------
+    ConfigError
+        If the pattern's shape differs from the images' ``(C, H, W)``.
+    """
     images = np.asarray(images, dtype=np.float32)
     if images.shape[1:] != pattern.shape:
         raise ConfigError(
@@ -184,6 +219,11 @@ def parse_trigger(spec: str, *, image_shape: tuple[int, int, int]) -> Trigger:
         VALUE is the pixel value in [0, 1] (default 1.0).
     image_shape : tuple (C, H, W)
         Shape of one image.
+
+    Returns
+    -------
+    Trigger
+        The trigger, full image size, with ``spec`` set to the (stripped) spec string.
 
     Raises
     ------
@@ -293,8 +333,14 @@ def blend_trigger(
     alpha : float
         Blend ratio in (0, 1].
     image_shape : tuple (C, H, W)
+        Shape of one image.
     spec : str, optional
         Recorded spec (default ``blend:ALPHA``).
+
+    Returns
+    -------
+    Trigger
+        A trigger whose mask is ``alpha`` everywhere and whose pattern is the fixed noise.
 
     Raises
     ------
@@ -329,7 +375,14 @@ def sig_trigger(
     frequency : float
         Periods across the image, in (0, W/2] (at most two columns per period).
     image_shape : tuple (C, H, W)
+        Shape of one image.
     spec : str, optional
+        Recorded spec (default ``sig:AMPLITUDE,FREQUENCY``).
+
+    Returns
+    -------
+    Trigger
+        A trigger with an empty mask and the sinusoid as its offset.
 
     Raises
     ------
@@ -365,12 +418,32 @@ def poison(
     training images; those already of the target class keep their label and
     still carry the trigger, as in BadNets.
 
+    Parameters
+    ----------
+    images : numpy.ndarray of shape (N, C, H, W)
+        Clean training images in [0, 1].
+    labels : numpy.ndarray of shape (N,)
+        Their labels.
+    trigger : Trigger
+        The trigger to stamp.
+    target : int
+        The label given to the poisoned images.
+    rate : float
+        Share of images to poison, in (0, 1); ``round(rate * N)`` images are poisoned.
+    seed : int, default 0
+        Seed of the choice of images.
+
     Returns
     -------
     images, labels : numpy.ndarray
         New arrays (the inputs are not modified).
     poisoned : numpy.ndarray
         Integer positions of the poisoned images.
+
+    Raises
+    ------
+    ConfigError
+        If ``rate`` is outside (0, 1) or poisons no image.
     """
     if not 0.0 < rate < 1.0:
         raise ConfigError(f"poison rate must be in (0, 1), got {rate}")

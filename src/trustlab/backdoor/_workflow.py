@@ -27,15 +27,28 @@ from trustlab.backdoor._model import train_classifier
 from trustlab.backdoor._triggers import Trigger, poison
 from trustlab.datasets import ImageDataset, ImageSplit, split_images
 
-#: Default size of the defender's clean set: a share of all images (MNIST-5k: 1,000 of 5,000).
 DEFAULT_CLEAN_SIZE = 0.2
-#: Share of the data held out as the test split.
+"""Default size of the defender's clean set: a share of all images (MNIST-5k: 1,000 of 5,000)."""
 TEST_SHARE = 0.2
+"""Share of the data held out as the test split."""
 
 
 @dataclass
 class TrainResult:
-    """A trained (possibly backdoored) model and its ``train.json`` numbers."""
+    """A trained (possibly backdoored) model and its ``train.json`` numbers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The trained model.
+    trigger : Trigger or None
+        The backdoor trigger it was poisoned with; ``None`` for a clean model.
+    target : int or None
+        The backdoor's target label; ``None`` for a clean model.
+    report : dict
+        The ``train.json`` content: clean accuracy and ASR on the test split, the poisoning
+        settings, the split sizes, seeds and training time.
+    """
 
     model: nn.Module
     trigger: Trigger | None
@@ -52,6 +65,11 @@ def clean_set_size(clean_size: float, n_images: int) -> int:
         A share of the data in (0, 1), or a whole number of images >= 1.
     n_images : int
         Images in the whole data set.
+
+    Returns
+    -------
+    int
+        ``round(clean_size * n_images)`` for a share, else ``clean_size`` itself.
 
     Raises
     ------
@@ -83,6 +101,26 @@ def defender_split(
 
     ``clean_size`` 0.1 reproduces :func:`~trustlab.datasets.split_images`'s
     default 70/10/20 split; the test split depends on the seed only.
+
+    Parameters
+    ----------
+    ds : ImageDataset
+        The whole image data set.
+    seed : int, default 0
+        Seed of the split.
+    clean_size : float, default DEFAULT_CLEAN_SIZE
+        Size of the clean set: a share of the data in (0, 1) or a whole number of images
+        (see :func:`clean_set_size`).
+
+    Returns
+    -------
+    ImageSplit
+        ``train`` (the rest), ``val`` (the clean set) and ``test`` (:data:`TEST_SHARE`).
+
+    Raises
+    ------
+    ConfigError
+        If ``clean_size`` is invalid for the data (see :func:`clean_set_size`).
     """
     n_clean = clean_set_size(clean_size, len(ds))
     share = n_clean / len(ds)
@@ -90,7 +128,25 @@ def defender_split(
 
 
 def check_target(target: int, n_classes: int) -> int:
-    """Validate a target label."""
+    """Validate a target label.
+
+    Parameters
+    ----------
+    target : int
+        The label; a whole number (not a bool).
+    n_classes : int
+        The number of classes.
+
+    Returns
+    -------
+    int
+        ``target`` as an int.
+
+    Raises
+    ------
+    ConfigError
+        If ``target`` is not a whole number in ``0 .. n_classes - 1``.
+    """
     if isinstance(target, bool) or int(target) != target or not 0 <= int(target) < n_classes:
         raise ConfigError(f"target label {target} is outside the classes 0..{n_classes - 1}")
     return int(target)
@@ -173,7 +229,24 @@ def train_model(
 def scan_model(
     model: nn.Module, split: ImageSplit, *, progress: bool = False, **options: Any
 ) -> CleanseResult:
-    """Neural Cleanse over all labels on the validation split (never the test split)."""
+    """Neural Cleanse over all labels on the validation split (never the test split).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model under test.
+    split : ImageSplit
+        The split whose ``val`` part (the defender's clean set) is scanned on.
+    progress : bool, default False
+        Show a progress bar.
+    **options
+        Further keyword arguments of :func:`neural_cleanse` (steps, learning rate, seed, ...).
+
+    Returns
+    -------
+    CleanseResult
+        The reversed triggers, their norms and the flagged labels.
+    """
     return neural_cleanse(
         model, split.val.images, split.val.labels, n_classes=split.val.n_classes,
         progress=progress, **options,
@@ -197,6 +270,21 @@ def reference_norms(
     with seeds ``seed + 1000 * (k + 1)`` and scanned on the defender's clean
     set with ``scan_options``; their norms calibrate the detector (see
     :func:`~trustlab.backdoor.calibrate`).
+
+    Parameters
+    ----------
+    split : ImageSplit
+        The split: references train on ``train`` and are scanned on ``val``.
+    n : int
+        Number of reference models (>= 1).
+    seed : int, default 0
+        Base seed; reference k (from 0) uses ``seed + 1000 * (k + 1)`` for training and scanning.
+    epochs, channels, hidden
+        Training and architecture settings, as in :func:`train_model`.
+    progress : bool, default False
+        Show progress bars.
+    **scan_options
+        Keyword arguments of :func:`neural_cleanse`, as for the model under test.
 
     Returns
     -------
@@ -300,7 +388,24 @@ def cleanse_from_arrays(labels: list[int], masks: np.ndarray, patterns: np.ndarr
                         flagged: list[int]) -> CleanseResult:  # fmt: skip
     """Rebuild a minimal :class:`CleanseResult` from saved arrays (for ``unlearn --scan``).
 
-    The saved ``flagged`` list is authoritative; norms and the index are recomputed.
+    The saved ``flagged`` list is authoritative; norms and the index are recomputed. The
+    fields not saved get placeholders: ASR NaN, ``reached`` True, zero steps and cost.
+
+    Parameters
+    ----------
+    labels : list of int
+        Candidate labels, in the order of the arrays.
+    masks : numpy.ndarray ``[L, H, W]``
+        The saved masks.
+    patterns : numpy.ndarray ``[L, C, H, W]``
+        The saved patterns.
+    flagged : list of int
+        The labels the scan flagged.
+
+    Returns
+    -------
+    CleanseResult
+        The rebuilt scan result (anomaly index zero when there are fewer than two labels).
     """
     from trustlab.backdoor._cleanse import mad_anomaly_index
 
