@@ -55,17 +55,66 @@ class Float64Proba(ClassifierMixin, BaseEstimator):
 
 
 def binary_groups(values: Any, privileged: Any) -> np.ndarray:
-    """``"privileged"`` / ``"unprivileged"`` labels for fairlearn's group-aware methods."""
+    """``"privileged"`` / ``"unprivileged"`` labels for fairlearn's group-aware methods.
+
+    Parameters
+    ----------
+    values : array-like
+        Raw values of the sensitive attribute.
+    privileged : object
+        The privileged value (compared as text).
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``"privileged"`` where the value equals ``privileged``, else ``"unprivileged"``.
+    """
     return np.where(np.asarray(values).astype(str) == str(privileged), PRIV, UNPRIV)
 
 
 def flat_block(evaluation: dict[str, Any]) -> dict[str, float]:
-    """``overall`` and ``fairness`` of :func:`evaluate` merged into one flat dict."""
+    """``overall`` and ``fairness`` of :func:`evaluate` merged into one flat dict.
+
+    Parameters
+    ----------
+    evaluation : dict
+        A block returned by :func:`evaluate` (or :func:`evaluate_on`).
+
+    Returns
+    -------
+    dict
+        Accuracy, balanced accuracy and the fairness metrics, keyed by name.
+    """
     return {**evaluation["overall"], **evaluation["fairness"]}
 
 
 def evaluate_on(model: Any, part: Any, sensitive: str, **predict_kwargs: Any) -> dict[str, Any]:
-    """Evaluate a fitted model on one part (train / val / test) of a split."""
+    """Evaluate a fitted model on one part (train / val / test) of a split.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        A model with ``predict``.
+    part : Dataset
+        The part of the split to predict and measure on.
+    sensitive : str
+        The sensitive attribute whose groups are compared.
+    **predict_kwargs
+        Passed to ``model.predict`` (e.g. the sensitive features of a post-processor).
+
+    Returns
+    -------
+    dict
+        The :func:`evaluate` block: ``overall``, ``by_group``, ``fairness`` (and ``groups`` /
+        ``warnings`` when present).
+
+    Raises
+    ------
+    DataError
+        If a group is empty in this part.
+    LearnerError
+        If the model's predictions are not 0/1 labels.
+    """
     y_pred = model.predict(part.X, **predict_kwargs)
     groups = part.groups(sensitive)
     priv = part.privileged[sensitive]
@@ -75,6 +124,22 @@ def evaluate_on(model: Any, part: Any, sensitive: str, **predict_kwargs: Any) ->
 
 def fit_baseline(split: DataSplit, learner: Any, *, seed: int, n_jobs: int | None = None) -> Any:
     """The default learner fit on the training part.
+
+    Parameters
+    ----------
+    split : DataSplit
+        The split; only its training part is used.
+    learner : str or estimator
+        A learner spec for :func:`~trustlab.learners.make_learner`.
+    seed : int
+        The learner's random state.
+    n_jobs : int, optional
+        Threads of the learner.
+
+    Returns
+    -------
+    LearnerPipeline
+        The preprocessing and learner, fitted on the training part.
 
     Raises
     ------
@@ -101,6 +166,19 @@ def audit(split: DataSplit, *, learner: Any = "rf", sensitive: str | None = None
           seed: int = 0, n_jobs: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Fit ``learner`` on the training part and measure it on the test part.
 
+    Parameters
+    ----------
+    split : DataSplit
+        Train / validation / test parts of one dataset.
+    learner : str or estimator, default "rf"
+        A learner spec for :func:`~trustlab.learners.make_learner`.
+    sensitive : str, optional
+        The sensitive attribute (default: the dataset's first).
+    seed : int, default 0
+        The learner's random state.
+    n_jobs : int, optional
+        Threads of the learner.
+
     Returns
     -------
     dict
@@ -109,6 +187,13 @@ def audit(split: DataSplit, *, learner: Any = "rf", sensitive: str | None = None
         ``fairness`` (test split; and ``groups``/``warnings`` when present),
         ``validation`` (the same block on the validation split),
         ``privileged``, ``fit_seconds``.
+
+    Raises
+    ------
+    DataError
+        If ``sensitive`` is not a sensitive attribute of the dataset, or a group is empty.
+    LearnerError
+        If the learner cannot be fit or does not predict 0/1 labels.
     """
     sensitive = split.train.resolve_sensitive(sensitive)
     t0 = time.perf_counter()
@@ -135,6 +220,13 @@ class CountingEstimator(ClassifierMixin, BaseEstimator):
     fairlearn's ExponentiatedGradient clones and fits its estimator dozens of
     times without a progress hook; the callback is looked up by ``key`` in a
     registry (clones share the key; a callable would be deep-copied).
+
+    Parameters
+    ----------
+    estimator : estimator, optional
+        The estimator cloned and fitted by each ``fit``.
+    key : str, default ""
+        Key of the callback in the class's registry, called after every ``fit``.
     """
 
     _callbacks: dict[str, Callable[[], None]] = {}
@@ -159,8 +251,8 @@ class CountingEstimator(ClassifierMixin, BaseEstimator):
         return self.estimator_.predict_proba(X)
 
 
-#: ExponentiatedGradient's iteration limit (fairlearn's default); each iteration fits one model.
 EG_MAX_ITER = 50
+"""ExponentiatedGradient's iteration limit (fairlearn's default); each iteration fits one model."""
 
 
 def run_mitigation(
@@ -310,6 +402,31 @@ def audit_document(split: DataSplit, *, learner: Any = "rf", sensitive: str | No
     """:func:`audit` as a result document (``trustlab.results``): one ``baseline`` arm.
 
     The arm holds the validation and test evaluation blocks; ``details`` the fitting time.
+
+    Parameters
+    ----------
+    split : DataSplit
+        Train / validation / test parts of one dataset.
+    learner : str or estimator, default "rf"
+        A learner spec for :func:`~trustlab.learners.make_learner`.
+    sensitive : str, optional
+        The sensitive attribute (default: the dataset's first).
+    seed : int, default 0
+        The learner's random state.
+    n_jobs : int, optional
+        Threads of the learner.
+
+    Returns
+    -------
+    dict
+        A result document of command ``audit`` (see :func:`trustlab.results.result_document`).
+
+    Raises
+    ------
+    DataError
+        If ``sensitive`` is not a sensitive attribute of the dataset, or a group is empty.
+    LearnerError
+        If the learner cannot be fit or does not predict 0/1 labels.
     """
     t0 = time.perf_counter()
     sensitive = split.train.resolve_sensitive(sensitive)
@@ -326,6 +443,37 @@ def mitigation_document(method: str, split: DataSplit, *, learner: Any = "rf", s
     """:func:`run_mitigation` as a result document: arms ``baseline`` and ``intervention``.
 
     ``details`` holds the method, what it changed and its fitting time.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS` (see :func:`run_mitigation`).
+    split : DataSplit
+        Train / validation / test parts of one dataset.
+    learner : str or estimator, default "rf"
+        A learner spec for :func:`~trustlab.learners.make_learner`.
+    sensitive : str, optional
+        The sensitive attribute (default: the dataset's first).
+    seed : int, default 0
+        The learner's random state.
+    n_jobs : int, optional
+        Threads of the learner.
+    progress : callable, optional
+        ``progress(done, total)`` after each model the method trains.
+
+    Returns
+    -------
+    dict
+        A result document of command ``mitigate`` (see :func:`trustlab.results.result_document`).
+
+    Raises
+    ------
+    ConfigError
+        If ``method`` is unknown.
+    DataError
+        If ``sensitive`` is not a sensitive attribute of the dataset, or a group is empty.
+    LearnerError
+        If the learner cannot be fit or does not predict 0/1 labels.
     """
     t0 = time.perf_counter()
     sensitive = split.train.resolve_sensitive(sensitive)

@@ -29,13 +29,14 @@ from trustlab._errors import DataError, LearnerError
 
 PRIV, UNPRIV = "privileged", "unprivileged"
 
-#: A group with fewer rows than this in the evaluated part gets a warning in the
-#: evaluation block (its rates are too noisy to compare).
 MIN_GROUP_TEST_ROWS = 30
+"""A group with fewer rows than this in the evaluated part gets a warning in the evaluation block.
+
+Its rates are too noisy to compare.
+"""
 #: Rates compared between every pair of values of a many-valued attribute.
 PAIR_RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr")
 
-#: Names of the fairness block, in report order.
 FAIRNESS_KEYS = (
     "statistical_parity_difference",
     "disparate_impact",
@@ -44,6 +45,7 @@ FAIRNESS_KEYS = (
     "fpr_difference",
     "fnr_difference",
 )
+"""Names of the fairness block, in report order."""
 
 
 def _binary_groups(sensitive_features: Any, privileged: Any) -> np.ndarray:
@@ -57,6 +59,21 @@ def check_predictions(y_pred: Any) -> np.ndarray:
 
     A regressor (``LinearRegression``) or a model trained on other labels
     would otherwise be measured as if it were a classifier.
+
+    Parameters
+    ----------
+    y_pred : array-like
+        Predictions of a model (flattened); booleans, or numbers that are all 0 or 1.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The predictions as 0/1 integers.
+
+    Raises
+    ------
+    LearnerError
+        If a prediction is not numeric or not 0 or 1.
     """
     raw = np.asarray(y_pred).ravel()
     if raw.dtype == bool:
@@ -114,12 +131,30 @@ _RATES: dict[str, Callable[..., float]] = {
 def group_rates(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> pd.DataFrame:
     """Rates of the privileged and unprivileged groups.
 
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
     Returns
     -------
     pandas.DataFrame
         Index ``["privileged", "unprivileged"]``; columns ``n``, ``selection_rate``,
         ``accuracy``, ``tpr``, ``fpr``, ``fnr``. A group that is absent raises
         :class:`DataError`; a rate whose denominator is empty is NaN.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
     """
     y_true, y_pred = _check(y_true, y_pred, sensitive_features)
     groups = _binary_groups(sensitive_features, privileged)
@@ -143,13 +178,61 @@ def _diff(table: pd.DataFrame, column: str) -> float:
 
 def statistical_parity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
                                   privileged: Any) -> float:  # fmt: skip
-    """``P(y_hat=1 | privileged) - P(y_hat=1 | unprivileged)`` (Zemel et al., 2013)."""
+    """``P(y_hat=1 | privileged) - P(y_hat=1 | unprivileged)`` (Zemel et al., 2013).
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The difference of the two groups' selection rates (0 is parity).
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     return _diff(t, "selection_rate")
 
 
 def disparate_impact(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
-    """``P(y_hat=1 | unprivileged) / P(y_hat=1 | privileged)``; NaN if the privileged rate is 0."""
+    """``P(y_hat=1 | unprivileged) / P(y_hat=1 | privileged)``; NaN if the privileged rate is 0.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The ratio of the two groups' selection rates (1 is parity).
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     p = t.loc[PRIV, "selection_rate"]
     return float(t.loc[UNPRIV, "selection_rate"] / p) if p > 0 else float("nan")
@@ -157,32 +240,142 @@ def disparate_impact(y_true: Any, y_pred: Any, *, sensitive_features: Any, privi
 
 def equal_opportunity_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
                                  privileged: Any) -> float:  # fmt: skip
-    """``TPR(privileged) - TPR(unprivileged)``."""
+    """``TPR(privileged) - TPR(unprivileged)``.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The true-positive-rate gap; NaN where a group has no positive row.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     return _diff(t, "tpr")
 
 
 def fpr_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
-    """``FPR(privileged) - FPR(unprivileged)``."""
+    """``FPR(privileged) - FPR(unprivileged)``.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The false-positive-rate gap; NaN where a group has no negative row.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     return _diff(t, "fpr")
 
 
 def fnr_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: Any) -> float:
-    """``FNR(privileged) - FNR(unprivileged)``."""
+    """``FNR(privileged) - FNR(unprivileged)``.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The false-negative-rate gap; NaN where a group has no positive row.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     return _diff(t, "fnr")
 
 
 def equalized_odds_difference(y_true: Any, y_pred: Any, *, sensitive_features: Any,
                               privileged: Any) -> float:  # fmt: skip
-    """``max(|TPR gap|, |FPR gap|)``, as fairlearn defines it (>= 0)."""
+    """``max(|TPR gap|, |FPR gap|)``, as fairlearn defines it (>= 0).
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value (compared as text); all others form the unprivileged group.
+
+    Returns
+    -------
+    float
+        The larger absolute gap, ignoring an undefined (NaN) one.
+
+    Raises
+    ------
+    DataError
+        If the lengths differ, there are no rows, or a group is empty.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
+    """
     t = group_rates(y_true, y_pred, sensitive_features=sensitive_features, privileged=privileged)
     return float(np.nanmax([abs(_diff(t, "tpr")), abs(_diff(t, "fpr"))]))
 
 
 def fairness_block(table: pd.DataFrame) -> dict[str, float]:
-    """The six fairness metrics from a :func:`group_rates` table."""
+    """The six fairness metrics from a :func:`group_rates` table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`group_rates` table (rows ``privileged`` and ``unprivileged``).
+
+    Returns
+    -------
+    dict
+        :data:`FAIRNESS_KEYS` -> value: the statistical parity, equal opportunity, FPR and FNR
+        differences (privileged minus unprivileged), the disparate impact ratio (NaN when the
+        privileged selection rate is 0) and the equalized-odds difference (NaN when both gaps
+        are undefined).
+    """
     p = table.loc[PRIV, "selection_rate"]
     gaps = [abs(_diff(table, "tpr")), abs(_diff(table, "fpr"))]
     return {
@@ -268,6 +461,17 @@ def _rates(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
 def per_value_groups(y_true: Any, y_pred: Any, values: Any, privileged: Any) -> dict[str, Any]:
     """Every value of a many-valued attribute: its rates, and the worst pair per rate.
 
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels (checked with :func:`check_predictions`).
+    values : array-like
+        Raw values of the sensitive attribute, one per row (compared as text).
+    privileged : object
+        The privileged value: the reference group.
+
     Returns
     -------
     dict
@@ -276,6 +480,11 @@ def per_value_groups(y_true: Any, y_pred: Any, values: Any, privileged: Any) -> 
         reference first of all) and ``worst_pair`` {rate: {gap, groups}}: the
         largest absolute gap between two values with the rate defined
         (``gap`` >= 0, ``groups`` [higher, lower]).
+
+    Raises
+    ------
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
     """
     y_true = np.asarray(y_true).astype(int).ravel()
     y_pred = check_predictions(y_pred)
@@ -312,8 +521,23 @@ def _group_warnings(groups: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def group_labels(sensitive_features: Any, privileged: Any) -> dict[str, str]:
-    """Display names of the two groups: the values themselves for a binary attribute
-    (``Male`` / ``Female``), else ``White`` / ``not White``."""
+    """Display names of the two groups.
+
+    The values themselves for a binary attribute (``Male`` / ``Female``), else the privileged
+    value and ``not`` it (``White`` / ``not White``).
+
+    Parameters
+    ----------
+    sensitive_features : array-like
+        Raw values of the sensitive attribute.
+    privileged : object
+        The privileged value.
+
+    Returns
+    -------
+    dict
+        ``{"privileged": name, "unprivileged": name}``.
+    """
     values = sorted(set(pd.Series(np.asarray(sensitive_features)).astype(str)))
     priv = str(privileged)
     others = [v for v in values if v != priv]
@@ -337,9 +561,37 @@ def bootstrap_ci(
     Resamples rows with replacement within each group (so both groups are
     always present) and recomputes ``metric``.
 
+    Parameters
+    ----------
+    metric : callable
+        A group metric with the signature of :func:`statistical_parity_difference`.
+    y_true : array-like of 0/1
+        True labels.
+    y_pred : array-like of 0/1
+        Predicted labels.
+    sensitive_features : array-like
+        Raw values of one sensitive attribute, one per row.
+    privileged : object
+        The privileged value; all others form the unprivileged group.
+    n_boot : int, default 1000
+        Number of bootstrap resamples.
+    confidence : float, default 0.95
+        Coverage of the interval, in (0, 1).
+    random_state : int or None, default 0
+        Seed of the resampling.
+
     Returns
     -------
     (estimate, low, high) : tuple of float
+        The metric on all rows, and the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
+        quantiles of the resampled values (NaNs ignored).
+
+    Raises
+    ------
+    DataError
+        If ``confidence`` is outside (0, 1), the lengths differ or there are no rows.
+    LearnerError
+        If ``y_pred`` are not 0/1 labels.
     """
     if not 0 < confidence < 1:
         raise DataError(f"confidence must be in (0, 1), got {confidence}")

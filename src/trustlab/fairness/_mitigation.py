@@ -33,6 +33,18 @@ def massaging_count(y: Any, privileged_mask: Any) -> int:
 
     ``M = round((p_priv - p_unpriv) * n_priv * n_unpriv / n)`` (Kamiran & Calders,
     2012). Negative when the unprivileged group already has the higher rate.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Training labels.
+    privileged_mask : array-like of bool
+        True for the rows of the privileged group.
+
+    Returns
+    -------
+    int
+        ``M``, rounded half up.
     """
     y = np.asarray(y).astype(int)
     mask = np.asarray(privileged_mask, dtype=bool)
@@ -79,7 +91,20 @@ def massage_labels(y: Any, privileged_mask: Any, scores: Any) -> tuple[np.ndarra
 
 
 def reweighing_weights(y: Any, privileged_mask: Any) -> np.ndarray:
-    """Kamiran & Calders reweighing: ``w(g, l) = P(g) P(l) / P(g, l)`` for every row."""
+    """Kamiran & Calders reweighing: ``w(g, l) = P(g) P(l) / P(g, l)`` for every row.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Training labels.
+    privileged_mask : array-like of bool
+        True for the rows of the privileged group.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        The weight of each row's (group, label) cell; rows in the same cell share a weight.
+    """
     y = np.asarray(y).astype(int)
     mask = np.asarray(privileged_mask, dtype=bool)
     w = np.empty(len(y), dtype=float)
@@ -161,6 +186,15 @@ class ReweighingClassifier(_Wrapper):
     otherwise the training set is resampled with replacement in proportion to
     the weights (same size), which has the same expectation.
 
+    Parameters
+    ----------
+    estimator : estimator
+        The (unfitted) learner trained with the weights.
+    privileged : object
+        Privileged value of the sensitive attribute (compared as text).
+    random_state : int or None, default 0
+        Seed of the resampling (used only when the learner takes no ``sample_weight``).
+
     Attributes
     ----------
     weights_ : ndarray
@@ -199,8 +233,26 @@ class ReweighingClassifier(_Wrapper):
 
 
 METHODS = ("massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer")
+"""The mitigation methods of :func:`run_mitigation` (``--method``)."""
 
 
 def check_method(method: str) -> str:
+    """Validate a mitigation method name.
+
+    Parameters
+    ----------
+    method : str
+        The name; one of :data:`METHODS`.
+
+    Returns
+    -------
+    str
+        ``method``, unchanged.
+
+    Raises
+    ------
+    ConfigError
+        If ``method`` is not one of :data:`METHODS`.
+    """
     check_choice("mitigation method", method, METHODS)
     return method

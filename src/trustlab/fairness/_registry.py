@@ -139,18 +139,44 @@ FAIRNESS_METRICS: dict[str, FairnessMetric] = {
                        _soft=lambda g: g["tpr"] ** 2),  # the FNR gap is minus the TPR gap
     )
 }
+"""The registered fairness metrics: canonical name -> :class:`FairnessMetric`.
+
+The six metrics of :data:`FAIRNESS_KEYS`, each with its aliases (e.g. ``spd``), display
+name, the rate it compares and a differentiable surrogate.
+"""
 
 _ALIASES = {alias: m.name for m in FAIRNESS_METRICS.values() for alias in (m.name, *m.aliases)}
 
 
 def metric_names(*, aliases: bool = True) -> list[str]:
-    """Every accepted metric name (canonical names first)."""
+    """Every accepted metric name (canonical names first).
+
+    Parameters
+    ----------
+    aliases : bool, default True
+        Also list the aliases (after the canonical names).
+
+    Returns
+    -------
+    list of str
+        The names, in the registry's order.
+    """
     names = list(FAIRNESS_METRICS)
     return names + [a for a in _ALIASES if a not in FAIRNESS_METRICS] if aliases else names
 
 
 def get_metric(name: str | FairnessMetric) -> FairnessMetric:
     """The registered metric called ``name`` (canonical or alias).
+
+    Parameters
+    ----------
+    name : str or FairnessMetric
+        A canonical name or an alias; a :class:`FairnessMetric` is returned as it is.
+
+    Returns
+    -------
+    FairnessMetric
+        The registered metric.
 
     Raises
     ------
