@@ -64,13 +64,18 @@ from trustlab.poisoning._spaces import (
     window,
 )
 
-#: cell -> (group: "low"/"high", true label of its rows, label of the added rows)
 BOUNDARY_CELLS: dict[str, tuple[str, int, int]] = {
     "flip_low_neg": ("low", 0, 1),
     "flip_high_pos": ("high", 1, 0),
     "dup_low_pos": ("low", 1, 1),
     "dup_high_neg": ("high", 0, 0),
 }
+"""The boundary space's cells: name -> (group, true label of its rows, label of the added rows).
+
+The group is ``"low"`` or ``"high"`` (the group with the lower or higher rate the metric
+compares); ``flip_*`` cells add copies of rows with the other label, ``dup_*`` cells add
+copies with their own label.
+"""
 MAX_OFFSET = 0.8
 
 

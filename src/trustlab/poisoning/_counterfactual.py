@@ -47,13 +47,18 @@ from trustlab.poisoning._spaces import (
     window,
 )
 
-#: cell -> (group the rows come from: "low"/"high", their true label)
 COUNTERFACTUAL_CELLS: dict[str, tuple[str, int]] = {
     "high_pos_to_low": ("high", 1),
     "low_neg_to_high": ("low", 0),
     "high_neg_to_low": ("high", 0),
     "low_pos_to_high": ("low", 1),
 }
+"""The counterfactual space's cells: name -> (group the rows come from, their true label).
+
+The group is ``"low"`` or ``"high"``; each cell's rows are recoded to the other group and
+added with their own label (e.g. ``high_pos_to_low``: positives of the high group, added as
+members of the low group).
+"""
 EXCLUSIVE = 0.98
 MIN_COUNT = 20
 

@@ -27,6 +27,10 @@ from trustlab.fairness import get_metric
 from trustlab.learners import make_preprocessor
 
 SURROGATES = ("logreg", "mlp")
+"""The differentiable surrogates of :class:`GradientPoisoner` (``surrogate=``).
+
+``logreg``: L2-regularised logistic regression; ``mlp``: a one-hidden-layer tanh network.
+"""
 DT = torch.float64
 
 

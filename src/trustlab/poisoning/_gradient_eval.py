@@ -42,15 +42,48 @@ def _block(model: Any, part: Any, sensitive: str) -> dict[str, float]:
     return {k: full[k] for k in SUMMARY_METRICS}
 
 WHITE_BOX = "surrogate"
+"""The target-learner name that stands for the poisoner's own surrogate (the white box)."""
 
 
 def make_gradient_poisoner(split: DataSplit, *, sensitive: str, seed: int, **kwargs: Any) -> GradientPoisoner:
-    """A gradient poisoner for this split (not yet fit)."""
+    """A gradient poisoner for this split (not yet fit).
+
+    Parameters
+    ----------
+    split : DataSplit
+        The split; the privileged value of ``sensitive`` is read from its training part.
+    sensitive : str
+        The sensitive attribute.
+    seed : int
+        The poisoner's random state.
+    **kwargs
+        Further arguments of :class:`GradientPoisoner` (``surrogate``, ``budget``, ``metric``, ...).
+
+    Returns
+    -------
+    GradientPoisoner
+        The unfitted poisoner.
+    """
     return GradientPoisoner(privileged=split.train.privileged[sensitive], random_state=seed, **kwargs)
 
 
 def fit_gradient_poisoner(poisoner: GradientPoisoner, split: DataSplit, sensitive: str) -> GradientPoisoner:
-    """Fit on the training part, validated on the validation part (never the test part)."""
+    """Fit on the training part, validated on the validation part (never the test part).
+
+    Parameters
+    ----------
+    poisoner : GradientPoisoner
+        An unfitted poisoner (:func:`make_gradient_poisoner`).
+    split : DataSplit
+        The split whose ``train`` and ``val`` parts are used.
+    sensitive : str
+        The sensitive attribute.
+
+    Returns
+    -------
+    GradientPoisoner
+        ``poisoner``, fitted (its ``poison_`` are the crafted rows).
+    """
     tr, va = split.train, split.val
     return poisoner.fit(tr.X, tr.y, sensitive_features=tr.groups(sensitive), X_val=va.X, y_val=va.y,
                         sensitive_val=va.groups(sensitive))  # fmt: skip

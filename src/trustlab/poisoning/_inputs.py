@@ -12,14 +12,46 @@ from trustlab._errors import ConfigError, DataError, check_choice
 from trustlab.fairness import get_metric
 
 SAMPLERS = ("tpe", "gp", "random", "cmaes")
+"""The optuna samplers of the black-box search (``sampler=``): TPE, Gaussian process, random, CMA-ES."""
 OBJECTIVES = ("constrained", "pareto")
+"""The search objectives (``objective=``).
+
+``constrained``: minimise unfairness under the accuracy-loss allowance; ``pareto``: optimise
+(unfairness, accuracy) jointly.
+"""
 ACCURACY_BOUNDS = ("upper", "mean")
+"""What the accuracy constraint bounds (``accuracy_bound=``).
+
+``upper``: the one-sided upper confidence limit of the paired validation accuracy loss
+(robust to validation noise); ``mean``: its point estimate.
+"""
 
 
 def check_search_options(*, metric: Any = "statistical_parity", space: Any = "boundary", sampler: str = "tpe",
                          objective: str = "constrained", n_trials: Any = 60, max_accuracy_loss: float = 0.01,
                          accuracy_bound: str = "upper", confidence: float = 0.8, n_jobs: int = 1) -> None:  # fmt: skip
     """Refuse a bad black-box search option with one line, before any data is loaded.
+
+    Parameters
+    ----------
+    metric : str or FairnessMetric, default "statistical_parity"
+        The fairness metric (:func:`~trustlab.fairness.get_metric`).
+    space : str or space object, default "boundary"
+        A registered space name or a space instance (:func:`get_space`).
+    sampler : str, default "tpe"
+        One of :data:`SAMPLERS`.
+    objective : str, default "constrained"
+        One of :data:`OBJECTIVES`.
+    n_trials : int, default 60
+        Number of trials (positive).
+    max_accuracy_loss : float, default 0.01
+        Allowed validation-accuracy loss, in [0, 1).
+    accuracy_bound : str, default "upper"
+        One of :data:`ACCURACY_BOUNDS`.
+    confidence : float, default 0.8
+        Confidence of the accuracy-loss bound, in [0.5, 1).
+    n_jobs : int, default 1
+        Parallel trials (positive).
 
     Raises
     ------
@@ -51,7 +83,26 @@ def check_search_options(*, metric: Any = "statistical_parity", space: Any = "bo
 
 
 def resolve_budget(budget: float | int, n_train: int) -> int:
-    """Number of rows for a budget given as a fraction (float) or a count (int)."""
+    """Number of rows for a budget given as a fraction (float) or a count (int).
+
+    Parameters
+    ----------
+    budget : float or int
+        A fraction of the training rows in (0, 1] (a float), or a number of rows (an int).
+    n_train : int
+        Number of training rows.
+
+    Returns
+    -------
+    int
+        ``round(budget * n_train)`` for a fraction, else ``budget``.
+
+    Raises
+    ------
+    ConfigError
+        If ``budget`` is not a number, not positive, a fraction above 1 or below one row, or a
+        count larger than the training set.
+    """
     if isinstance(budget, bool) or not isinstance(budget, int | float | np.integer | np.floating):
         raise ConfigError(f"budget must be a number, got {budget!r}")
     if budget <= 0:

@@ -38,6 +38,26 @@ def make_poisoner(split: DataSplit, *, learner: Any, sensitive: str, seed: int, 
     """A :class:`FairnessPoisoner` around the default ``learner`` for this split (not yet fit).
 
     ``kwargs`` go to the poisoner (``space``, ``budget``, ``metric``, ``n_trials`` ...).
+
+    Parameters
+    ----------
+    split : DataSplit
+        The split; the learner's column kinds and the privileged value come from its training part.
+    learner : str or estimator
+        A learner spec for :func:`~trustlab.learners.make_learner`, used with its defaults.
+    sensitive : str
+        The sensitive attribute.
+    seed : int
+        Random state of the learner and the poisoner.
+    learner_jobs : int, optional
+        Threads of learners that take ``n_jobs``.
+    **kwargs
+        Further arguments of :class:`FairnessPoisoner`.
+
+    Returns
+    -------
+    FairnessPoisoner
+        The unfitted poisoner.
     """
     tr = split.train
     est = make_learner(learner, categorical=tr.categorical, numeric=tr.numeric, random_state=seed,
@@ -49,7 +69,7 @@ def make_poisoner(split: DataSplit, *, learner: Any, sensitive: str, seed: int, 
 class PoisoningResult:
     """What :func:`run_poisoning` returns.
 
-    Attributes
+    Parameters
     ----------
     summary : dict
         A :mod:`trustlab.results` document (``command="poison"``): arms
@@ -58,11 +78,11 @@ class PoisoningResult:
         winning trial, gain over the best warm start), the space and the rows.
     poisoner : FairnessPoisoner
         The fitted poisoner (its ``poison_`` are the added rows).
-    trials : DataFrame
+    trials : pandas.DataFrame
         One row per trial (:func:`trials_frame`).
-    curve : DataFrame
+    curve : pandas.DataFrame
         Best feasible validation unfairness after each trial (:func:`best_so_far`).
-    control_rows : tuple
+    control_rows : tuple, optional
         ``(X_rows, labels, sensitive)`` of the random control.
     """
 
@@ -222,6 +242,19 @@ def trials_frame(poisoner: FairnessPoisoner) -> pd.DataFrame:
     ``trial`` is optuna's trial number (from 0), the same in plots and tables;
     ``origin`` says where a point came from: ``warm start`` (enqueued),
     ``line search`` (bisection on ``fill``) or ``sampler``.
+
+    Parameters
+    ----------
+    poisoner : FairnessPoisoner
+        A fitted poisoner (its ``study_`` holds the trials).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``trial``, ``state``, ``origin``, one per space parameter, ``n_rows``,
+        ``unfairness``, ``val_accuracy``, ``val_<metric>``, ``accuracy_loss``,
+        ``accuracy_loss_bound``, ``feasible``, ``error`` and ``fit_seconds``; trials skipped
+        because the budget was used are left out.
     """
     names = list(poisoner.space_.bounds())
     rows = []
@@ -249,7 +282,21 @@ def trials_frame(poisoner: FairnessPoisoner) -> pd.DataFrame:
 
 
 def best_so_far(trials: pd.DataFrame, baseline_unfairness: float) -> pd.DataFrame:
-    """Best feasible validation unfairness after each training (trial order)."""
+    """Best feasible validation unfairness after each training (trial order).
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        A :func:`trials_frame` table.
+    baseline_unfairness : float
+        The unpoisoned model's validation unfairness: the value before any trial improves on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``trial`` and ``best_unfairness``: the lowest unfairness of the completed,
+        feasible trials so far (never above the baseline).
+    """
     best, out = baseline_unfairness, []
     for _, r in trials.sort_values("trial").iterrows():
         if r["state"] == "COMPLETE" and r["feasible"] and r["unfairness"] < best:

@@ -59,6 +59,7 @@ from trustlab.poisoning._spaces import (
 )
 
 CELLS = ("u0", "u1", "p0", "p1")  # (group, label): u = unprivileged, p = privileged
+"""The bands space's cells, (group, new label): ``u`` = unprivileged, ``p`` = privileged."""
 MIN_POOL = 10
 
 
@@ -167,7 +168,17 @@ SPACES["bands"] = BandsSpace
 
 @dataclass(frozen=True)
 class Bins:
-    """Disjoint intervals ``[lo, hi]`` of a numeric column, one per category of a categorical one."""
+    """Disjoint intervals ``[lo, hi]`` of a numeric column, one per category of a categorical one.
+
+    Parameters
+    ----------
+    lo : numpy.ndarray of float
+        Lower ends of the intervals, in increasing order.
+    hi : numpy.ndarray of float
+        Upper ends, one per interval.
+    labels : numpy.ndarray of object
+        The category of each interval.
+    """
 
     lo: np.ndarray
     hi: np.ndarray
@@ -198,6 +209,20 @@ def binned_columns(X: pd.DataFrame, categorical: list[str], numeric: list[str]) 
     COMPAS's ``age_cat`` and ``age``. The relation holds for every real row,
     so deriving the category of a generated row from its numeric value keeps
     the row consistent. The first such numeric column is used.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Training rows in the raw schema.
+    categorical : list of str
+        Categorical columns.
+    numeric : list of str
+        Numeric columns.
+
+    Returns
+    -------
+    dict
+        Categorical column -> (the numeric column it bins, its :class:`Bins`).
     """
     out: dict[str, tuple[str, Bins]] = {}
     for cat in categorical:
@@ -219,6 +244,21 @@ def check_plausible(rows: pd.DataFrame, labels: Any, reference: pd.DataFrame, *,
     Plausible: same columns as ``reference``; categorical values from the
     column's observed domain; numeric values within the observed range;
     integer columns whole; labels 0/1.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The generated rows.
+    labels : array-like
+        Their labels.
+    reference : pandas.DataFrame
+        The real (training) rows whose columns, domains and ranges are the reference.
+    categorical : list of str
+        Categorical columns.
+    numeric : list of str
+        Numeric columns.
+    integer : list of str
+        The numeric columns that hold whole numbers.
     """
     if list(rows.columns) != list(reference.columns):
         raise DataError("generated rows do not have the training columns")

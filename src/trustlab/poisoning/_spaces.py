@@ -131,14 +131,25 @@ class SearchSpace(ABC):
                 "bounds": {k: list(v) for k, v in self.bounds().items()}}  # fmt: skip
 
 
-#: name -> space class; ``FairnessPoisoner(space="name")`` builds ``SPACES[name]()``.
 SPACES: dict[str, type[SearchSpace]] = {}
+"""Name -> space class; ``FairnessPoisoner(space="name")`` builds ``SPACES[name]()``."""
 
 _REQUIRED = ("prepare", "bounds", "rows")
 
 
 def get_space(space: str | Any) -> Any:
     """A fresh space for a registered name, or the given instance after checking its methods.
+
+    Parameters
+    ----------
+    space : str or space object
+        A key of :data:`SPACES`, or an instance with ``prepare``, ``bounds`` and ``rows``
+        methods and ``name`` and ``version`` attributes.
+
+    Returns
+    -------
+    space object
+        A new instance of the registered class, or ``space`` itself.
 
     Raises
     ------
@@ -192,6 +203,11 @@ class RowMaker:
     combination occurs in the data; a categorical column that bins a numeric
     one (:func:`~trustlab.poisoning.binned_columns`) is derived from the new
     number. With ``lam = noise = 0`` a row is exactly its parent ``a``.
+
+    Parameters
+    ----------
+    context : SpaceContext
+        The training rows, their sensitive values and column kinds the rows are made from.
     """
 
     def __init__(self, context: SpaceContext) -> None:
@@ -241,7 +257,20 @@ class RowMaker:
 
 
 def split_counts(weights: np.ndarray, total: int) -> np.ndarray:
-    """``total`` rows split in proportion to ``weights`` (largest remainder; equal if all are 0)."""
+    """``total`` rows split in proportion to ``weights`` (largest remainder; equal if all are 0).
+
+    Parameters
+    ----------
+    weights : numpy.ndarray of float
+        Non-negative weights, one per cell.
+    total : int
+        Number of rows to split.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Rows per cell, summing to ``total``.
+    """
     w = np.asarray(weights, dtype=float)
     w = np.ones(len(w)) / len(w) if w.sum() <= 1e-12 else w / w.sum()
     raw = w * total

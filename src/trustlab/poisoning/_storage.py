@@ -45,6 +45,17 @@ def quiet_experimental() -> Iterator[None]:
 def open_storage(storage: Any) -> Any:
     """An optuna storage for a URL (heartbeats on, stale trials retried); objects and ``None`` pass through.
 
+    Parameters
+    ----------
+    storage : str, optuna storage or None
+        A database URL (``sqlite:///...``, ``postgresql://...``), an optuna storage object, or
+        ``None`` (in memory).
+
+    Returns
+    -------
+    optuna.storages.BaseStorage or None
+        An ``RDBStorage`` for a URL; ``storage`` itself otherwise.
+
     Raises
     ------
     ConfigError
@@ -105,6 +116,16 @@ def counted_trials(study: optuna.Study) -> int:
 
     Trials failed by a heartbeat (a killed worker) do not count: optuna
     retries them. Trials skipped because the budget was already used do not count.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The search's study.
+
+    Returns
+    -------
+    int
+        Completed trials plus failed trials that recorded a learner ``error``.
     """
     n = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
