@@ -36,17 +36,35 @@ from trustlab.datasets._tabular import (
     read_csv_header,
 )
 
-#: Built-in tabular datasets by name.
 TABULAR: dict[str, Callable[[], Dataset]] = {
     "adult": load_adult,
     "compas": load_compas,
     "german": load_german,
     "synthetic": make_synthetic,
 }
+"""Built-in tabular datasets by name: name -> loader without arguments."""
 
 
 def load_builtin(name: str) -> Dataset:
-    """Load a built-in tabular dataset by name (``adult``, ``compas``, ``german``, ``synthetic``)."""
+    """Load a built-in tabular dataset by name (``adult``, ``compas``, ``german``, ``synthetic``).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`TABULAR`.
+
+    Returns
+    -------
+    Dataset
+        The dataset, as its loader returns it (``synthetic`` with its default settings).
+
+    Raises
+    ------
+    DataError
+        If ``name`` is not a built-in dataset.
+    DataNotInstalledError
+        If the dataset's files are not installed.
+    """
     try:
         loader = TABULAR[name]
     except KeyError:

@@ -11,20 +11,22 @@ from sklearn.model_selection import train_test_split
 
 from trustlab._errors import DataError
 
-#: Fewest rows the privileged and the unprivileged group may have in a dataset
-#: before an attribute is refused as too small to measure.
 MIN_GROUP_ROWS = 10
-#: Fewest rows a dataset needs to be split into train / validation / test.
+"""Fewest rows the privileged and the unprivileged group may have in a dataset.
+
+An attribute with a smaller group is refused as too small to measure.
+"""
 MIN_SPLIT_ROWS = 40
-#: Joins the values of an intersectional group (``"Male & White"``).
+"""Fewest rows a dataset needs to be split into train / validation / test."""
 INTERSECTION_SEP = " & "
+"""Joins the values of an intersectional group (``"Male & White"``)."""
 
 
 @dataclass(frozen=True)
 class Dataset:
     """A tabular classification dataset with sensitive attributes.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Short name (``"adult"``, ``"compas"``, a file stem ...).
@@ -46,6 +48,8 @@ class Dataset:
         Name of the label column in the source data.
     positive_label : str
         What ``y == 1`` means, e.g. ``">50K"``.
+    description : str
+        One line saying where the data come from.
     label_values : tuple
         The source's own label values for ``y == 0`` and ``y == 1`` (e.g.
         ``("<=50K", ">50K")``, ``("rejected", "granted")``);
@@ -54,6 +58,11 @@ class Dataset:
         Why the labels and groups are what they are: ``"positive"`` and
         ``"privileged:<attribute>"`` -> one sentence (given by the user, a
         dataset default, or the rule that chose it).
+
+    Raises
+    ------
+    DataError
+        If ``X``, ``y`` and ``sensitive`` differ in their number of rows.
     """
 
     name: str
@@ -219,7 +228,19 @@ class Dataset:
 
 @dataclass(frozen=True)
 class DataSplit:
-    """Train / validation / test parts of one dataset for one seed."""
+    """Train / validation / test parts of one dataset for one seed.
+
+    Parameters
+    ----------
+    train : Dataset
+        The training part.
+    val : Dataset
+        The validation part (model selection, calibration, searches).
+    test : Dataset
+        The test part, measured once at the end.
+    seed : int
+        The seed the split was drawn with.
+    """
 
     train: Dataset
     val: Dataset
@@ -232,6 +253,11 @@ class DataSplit:
 
 def check_splittable(ds: Dataset) -> None:
     """Refuse a dataset too small to split into train / validation / test (one clear line).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The dataset to check.
 
     Raises
     ------

