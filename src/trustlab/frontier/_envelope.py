@@ -62,6 +62,24 @@ def frontier_unfairness(accuracy: float, envelope: list[Mapping[str, Any]]) -> f
     More accurate than every envelope point: the most accurate point's
     unfairness. Less accurate than every envelope point: the fairest point's
     unfairness (it is both fairer and more accurate).
+
+    Parameters
+    ----------
+    accuracy : float
+        The accuracy at which to read the envelope.
+    envelope : list of dict
+        :func:`lower_envelope`'s result (``accuracy`` and ``unfairness`` of each point,
+        increasing accuracy).
+
+    Returns
+    -------
+    float
+        The interpolated unfairness, clamped to the end points' values outside the envelope.
+
+    Raises
+    ------
+    ValueError
+        If the envelope has no points.
     """
     if not envelope:
         raise ValueError("the envelope has no points")
@@ -85,6 +103,16 @@ def frontier_gap(point: Mapping[str, Any], envelope: list[Mapping[str, Any]], *,
         :func:`lower_envelope`'s result.
     split : str
         The block that places the point (default ``"test"``).
+
+    Returns
+    -------
+    float
+        ``point[split]["unfairness"]`` minus :func:`frontier_unfairness` at its accuracy.
+
+    Raises
+    ------
+    ValueError
+        If the envelope has no points.
     """
     acc, u = _xy(point, split)
     return u - frontier_unfairness(acc, envelope)

@@ -30,10 +30,17 @@ def plot_frontier(points: Sequence[Mapping[str, Any]], envelope: Sequence[Mappin
         Frontier points (``method``, ``setting``, ``test``).
     envelope : sequence of dict
         :func:`~trustlab.frontier.lower_envelope`'s result.
-    path : path-like
-    metric_label : str
+    path : str or pathlib.Path
+        The image file to write (120 dpi).
+    metric_label : str, default "|metric|"
         Label of the unfairness axis (``"|SPD|"``).
-    title : str
+    title : str, default ""
+        Title of the plot (none when empty).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     import matplotlib
 
@@ -78,6 +85,23 @@ def points_table(points: Sequence[Mapping[str, Any]], gaps: Sequence[Mapping[str
 
     ``metric`` (a fairness-block key) adds its signed value; ``gaps`` (the
     ``frontier_gap`` entries) add the gap to the poisoning rows.
+
+    Parameters
+    ----------
+    points : sequence of dict
+        Frontier points (``method``, ``kind``, ``setting``, ``validation``, ``test``).
+    gaps : sequence of dict, default ()
+        The ``frontier_gap`` entries of :func:`frontier_summary` (one per budget).
+    metric : str, optional
+        A fairness-block key whose signed value gets a column per split.
+
+    Returns
+    -------
+    list of dict
+        One row per point: ``method``, ``kind``, ``setting`` (as sorted JSON),
+        ``<split>_accuracy``, ``<split>_balanced_accuracy``, ``<split>_unfairness`` (and
+        ``<split>_<metric>``) for ``validation`` and ``test``, and ``frontier_gap`` (the gap of
+        a poisoning point, the control gap of a control point, else ``None``).
     """
     import json
 

@@ -20,8 +20,8 @@ from trustlab.frontier._whitebox import (
     whitebox_points,
 )
 
-#: Point kinds whose points make up the white-box frontier.
 FRONTIER_KINDS = ("baseline", "white-box")
+"""Point kinds whose points make up the white-box frontier."""
 
 
 def check_budgets(budgets: Sequence[float] | str) -> list[float]:
@@ -31,6 +31,11 @@ def check_budgets(budgets: Sequence[float] | str) -> list[float]:
     ----------
     budgets : sequence of float, or str
         ``[0.025, 0.05]`` or ``"0.025,0.05"``.
+
+    Returns
+    -------
+    list of float
+        The budgets, in the order given.
 
     Raises
     ------
@@ -72,6 +77,21 @@ def poisoning_points(summary: Mapping[str, Any], *, budget: float, metric: Any,
     metric : str
     setting : dict, optional
         Further settings of the run (space, sampler, trials) to record.
+
+    Parameters
+    ----------
+    budget : float
+        The run's budget, a fraction of the training rows.
+    metric : str
+        The fairness metric (:func:`~trustlab.fairness.get_metric`) whose unfairness places the
+        points on the plane.
+
+    Returns
+    -------
+    list of dict
+        Two points: ``poisoning`` (kind ``poisoning``; ``setting`` holds the budget and
+        ``setting``, and the run's ``cost`` and ``details`` are attached) and ``random control``
+        (kind ``control``; ``setting`` holds the budget).
     """
     arms = summary["arms"]
     base = {"budget": float(budget), **(setting or {})}
@@ -86,6 +106,11 @@ def poisoning_points(summary: Mapping[str, Any], *, budget: float, metric: Any,
 
 def frontier_summary(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Envelope of the white-box points and the frontier gap of every poisoning point.
+
+    Parameters
+    ----------
+    points : sequence of dict
+        Every frontier point (baseline, white-box, poisoning and control points).
 
     Returns
     -------

@@ -29,20 +29,23 @@ from trustlab.fairness import (
 )
 from trustlab.learners import make_learner
 
-#: Fractions of the full massaging count ``M`` (Kamiran & Calders) made into points.
 MASSAGING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
-#: Constraint bounds of ExponentiatedGradient's sweep (each is one EG fit). Small on purpose:
-#: with a forest on Adult one EG iteration costs a training plus a prediction of the training rows.
+"""Fractions of the full massaging count ``M`` (Kamiran & Calders) made into points."""
 EG_BOUNDS = (0.02, 0.05)
-#: ExponentiatedGradient iterations per bound (each iteration trains the learner once).
+"""Constraint bounds of ExponentiatedGradient's sweep (each is one EG fit).
+
+Small on purpose: with a forest on Adult one EG iteration costs a training plus a
+prediction of the training rows.
+"""
 EG_MAX_ITER = 5
+"""ExponentiatedGradient iterations per bound (each iteration trains the learner once)."""
 #: Validation unfairness targets of the per-group threshold sweep, as shares of the baseline's.
 THRESHOLD_SHARES = tuple(np.round(np.linspace(1.0, 0.05, 20), 3))
 #: Candidate thresholds per group (quantiles of the group's validation scores).
 THRESHOLD_GRID = 80
-#: White-box methods, in report order.
 WHITEBOX_METHODS = ("baseline", "thresholds", "threshold-optimizer", "massaging", "reweighing",
                     "exponentiated-gradient")  # fmt: skip
+"""White-box methods, in report order."""
 
 # Canonical metric -> (fairlearn reductions constraint class, ThresholdOptimizer constraint).
 _FAIRLEARN = {
@@ -56,20 +59,69 @@ _FAIRLEARN = {
 
 
 def point_block(evaluation: dict[str, Any], metric: Any) -> dict[str, float]:
-    """A flat block of one evaluation: overall, fairness and ``unfairness`` of ``metric``."""
+    """A flat block of one evaluation: overall, fairness and ``unfairness`` of ``metric``.
+
+    Parameters
+    ----------
+    evaluation : dict
+        A :func:`~trustlab.fairness.evaluate` block.
+    metric : str or FairnessMetric
+        The metric whose non-negative unfairness is added.
+
+    Returns
+    -------
+    dict
+        Accuracy, balanced accuracy, the six fairness keys and ``unfairness``.
+    """
     return {**flat_block(evaluation), "unfairness": get_metric(metric).unfairness(evaluation)}
 
 
 def make_point(method: str, setting: dict[str, Any], validation: dict[str, Any], test: dict[str, Any],
                metric: Any, *, kind: str = "white-box") -> dict[str, Any]:  # fmt: skip
-    """One frontier point from two :func:`~trustlab.fairness.evaluate` blocks."""
+    """One frontier point from two :func:`~trustlab.fairness.evaluate` blocks.
+
+    Parameters
+    ----------
+    method : str
+        The method's name (``"massaging"``, ``"poisoning"``, ...).
+    setting : dict
+        The method's setting for this point (a fraction, a bound, a budget, ...).
+    validation : dict
+        The evaluation on the validation split.
+    test : dict
+        The evaluation on the test split.
+    metric : str or FairnessMetric
+        The metric whose unfairness places the point.
+    kind : str, default "white-box"
+        ``"baseline"``, ``"white-box"``, ``"poisoning"`` or ``"control"``.
+
+    Returns
+    -------
+    dict
+        ``{method, kind, setting, validation, test}`` with flat blocks (:func:`point_block`).
+    """
     return {"method": method, "kind": kind, "setting": setting,
             "validation": point_block(validation, metric), "test": point_block(test, metric)}  # fmt: skip
 
 
 def check_whitebox_params(massaging_fractions: Sequence[float], eg_bounds: Sequence[float],
                           eg_max_iter: int) -> None:  # fmt: skip
-    """Raise :class:`ConfigError` for a fraction outside (0, 1], a bound <= 0 or no EG iterations."""
+    """Raise :class:`ConfigError` for a fraction outside (0, 1], a bound <= 0 or no EG iterations.
+
+    Parameters
+    ----------
+    massaging_fractions : sequence of float
+        Fractions of the massaging count, each in (0, 1].
+    eg_bounds : sequence of float
+        ExponentiatedGradient constraint bounds, each > 0.
+    eg_max_iter : int
+        ExponentiatedGradient iterations per bound; at least 1 when there are bounds.
+
+    Raises
+    ------
+    ConfigError
+        If a value is out of range.
+    """
     for f in massaging_fractions:
         if not 0 < float(f) <= 1:
             raise ConfigError(f"massaging fraction {f} must be in (0, 1]")
@@ -136,6 +188,25 @@ def threshold_points(baseline: Any, split: DataSplit, sensitive: str, metric: An
     whose validation unfairness is within the target is kept (the fairest
     pair where none is). Like ThresholdOptimizer, the model sees the group at
     prediction time. Learners without ``predict_proba`` give no points.
+
+    Parameters
+    ----------
+    baseline : fitted classifier
+        The baseline model; its ``predict_proba`` gives the scores.
+    split : DataSplit
+        The split: thresholds are chosen on ``val`` and measured on ``test``.
+    sensitive : str
+        The sensitive attribute.
+    metric : str or FairnessMetric
+        The metric whose unfairness the thresholds lower.
+    shares : sequence of float, default THRESHOLD_SHARES
+        Targets, as shares of the baseline's validation unfairness.
+
+    Returns
+    -------
+    list of dict
+        One ``thresholds`` point per distinct chosen pair (``setting``: the validation target
+        and the two thresholds); empty for a learner without ``predict_proba``.
     """
     m = get_metric(metric)
     va, te = split.val, split.test
