@@ -69,9 +69,6 @@ def _mlp(**kw: Any) -> BaseEstimator:
     return MLPClassifier(**kw)
 
 
-#: Built-in learner names -> factories taking ``random_state`` and ``n_jobs``.
-#: ``logreg`` raises ``max_iter`` to 1000 so the default solver converges on
-#: one-hot data; everything else is the library default.
 LEARNERS: dict[str, Callable[..., BaseEstimator]] = {
     "rf": _rf,
     "gb": _gb,
@@ -81,6 +78,12 @@ LEARNERS: dict[str, Callable[..., BaseEstimator]] = {
     "logreg": _logreg,
     "mlp": _mlp,
 }
+"""Built-in learner names -> factories taking ``random_state`` and ``n_jobs``.
+
+``rf``, ``gb``, ``hgb``, ``xgb``, ``lgbm``, ``logreg``, ``mlp``. ``logreg`` raises
+``max_iter`` to 1000 so the default solver converges on one-hot data; everything else is
+the library default.
+"""
 
 
 def _import_estimator(spec: str) -> type:
@@ -116,6 +119,18 @@ def make_estimator(spec: str | BaseEstimator, *, random_state: int | None = 0,
         Set where the estimator accepts it.
     n_jobs : int, optional
         Threads, where the estimator accepts it (does not change the model).
+
+    Returns
+    -------
+    sklearn.base.BaseEstimator
+        A new, unfitted estimator (a clone of an instance).
+
+    Raises
+    ------
+    LearnerError
+        An unknown name, a ``module:Class`` that cannot be imported or built, an object without
+        ``fit`` / ``predict``, one that cannot be cloned, is not a scikit-learn estimator or is
+        a regressor.
     """
     if not isinstance(spec, str):
         if not (hasattr(spec, "fit") and hasattr(spec, "predict")):
@@ -190,6 +205,18 @@ def make_preprocessor(categorical: list[str], numeric: list[str]) -> ColumnTrans
     Scaling is a monotone map, so it changes nothing for tree learners and is
     what linear models and networks need: one pipeline serves every learner.
     Categories unseen at fit time are encoded as all zeros.
+
+    Parameters
+    ----------
+    categorical : list of str
+        Columns one-hot encoded after imputing their most frequent value.
+    numeric : list of str
+        Columns imputed with their median, then standardised.
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Unfitted; other columns are dropped and output feature names are not prefixed.
     """
     return ColumnTransformer(
         [
@@ -241,12 +268,34 @@ def make_learner(
 
 
 def supports_sample_weight(learner: BaseEstimator) -> bool:
-    """Whether the (final) estimator's ``fit`` takes ``sample_weight``."""
+    """Whether the (final) estimator's ``fit`` takes ``sample_weight``.
+
+    Parameters
+    ----------
+    learner : estimator or sklearn.pipeline.Pipeline
+        An estimator, or a pipeline whose last step is checked.
+
+    Returns
+    -------
+    bool
+        True if that estimator's ``fit`` has a ``sample_weight`` parameter.
+    """
     est = learner.steps[-1][1] if isinstance(learner, Pipeline) else learner
     return has_fit_parameter(est, "sample_weight")
 
 
 def learner_name(spec: str | BaseEstimator) -> str:
-    """A short printable name for a learner spec."""
+    """A short printable name for a learner spec.
+
+    Parameters
+    ----------
+    spec : str or estimator
+        A learner spec (see :func:`make_estimator`).
+
+    Returns
+    -------
+    str
+        The spec itself for a string, else the estimator's class name.
+    """
     return spec if isinstance(spec, str) else type(spec).__name__
 
