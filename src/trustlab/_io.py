@@ -56,7 +56,22 @@ def json_ready(data: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented, standard JSON (NaN/inf become null)."""
+    """Write ``data`` as indented, standard JSON (NaN/inf become null).
+
+    Numpy scalars and arrays are converted, and the passwords of URLs in strings are redacted.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+    data : object
+        JSON-like data.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     path = Path(path)
     path.write_text(json.dumps(_clean(data), indent=2, default=_default) + "\n")
     return path
@@ -194,6 +209,16 @@ def staged_output(out: str | os.PathLike, *, overwrite: bool | None = None) -> I
         an existing non-empty folder is an error. ``None`` (default): the
         decision given to :func:`prepare_out` for this folder; if it was never
         checked, files are merged into an existing folder (older behaviour).
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder to write the outputs into.
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` is a file, or an existing non-empty folder is not to be replaced.
     """
     out = Path(out)
     if overwrite is None:

@@ -12,14 +12,16 @@ from typing import Any
 from trustlab._errors import TrustlabError
 from trustlab._io import json_ready, write_json
 
-#: Version of the result document layout (``schema.json``); the minor part grows
-#: when optional fields are added, the major part when a reader must change.
 SCHEMA_VERSION = "1.0"
+"""Version of the result document layout (``schema.json``).
 
-#: Arm names, the same in every command.
+The minor part grows when optional fields are added, the major part when a reader must change.
+"""
+
 ARMS = ("baseline", "intervention", "control")
-#: Parts of a split an arm can be evaluated on.
+"""Arm names, the same in every command."""
 PARTS = ("train", "validation", "test")
+"""Parts of a split an arm can be evaluated on."""
 
 
 class ResultSchemaError(TrustlabError, ValueError):
@@ -28,7 +30,13 @@ class ResultSchemaError(TrustlabError, ValueError):
 
 @lru_cache(maxsize=1)
 def result_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of result documents, shipped as ``trustlab/results/schema.json``."""
+    """The JSON Schema (draft 2020-12) of result documents, shipped as ``trustlab/results/schema.json``.
+
+    Returns
+    -------
+    dict
+        The parsed schema (read once and cached; do not modify it).
+    """
     text = resources.files("trustlab.results").joinpath("schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
@@ -115,6 +123,19 @@ def label_info(ds: Any, sensitive: str | None) -> dict[str, dict[str, Any] | Non
 
     ``ds`` is a :class:`trustlab.datasets.Dataset`; use as
     ``result_document(..., **label_info(ds, sensitive))``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The dataset whose label values, positive label, privileged values and rules are read.
+    sensitive : str or None
+        The sensitive attribute; ``None`` gives no ``privileged`` block.
+
+    Returns
+    -------
+    dict
+        ``{"positive": {value, negative, meaning, rule}, "privileged": {attribute, value, rule,
+        groups} or None}``.
     """
     positive = {"value": str(ds.label_values[1]), "negative": str(ds.label_values[0]),
                 "meaning": str(ds.positive_label),
@@ -132,6 +153,11 @@ def label_info(ds: Any, sensitive: str | None) -> dict[str, dict[str, Any] | Non
 
 def validate_result(doc: Any) -> None:
     """Check ``doc`` (as it would be written) against the shipped JSON Schema.
+
+    Parameters
+    ----------
+    doc : dict
+        The document; it is converted to standard JSON values first (numpy values, NaN as null).
 
     Raises
     ------
@@ -153,13 +179,47 @@ def validate_result(doc: Any) -> None:
 
 
 def write_result(path: str | os.PathLike, doc: dict[str, Any]) -> Path:
-    """Validate ``doc`` and write it as indented JSON (NaN/inf become ``null``)."""
+    """Validate ``doc`` and write it as indented JSON (NaN/inf become ``null``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    doc : dict
+        The result document (:func:`result_document`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ResultSchemaError
+        If ``doc`` does not follow the schema; nothing is written then.
+    """
     validate_result(doc)
     return write_json(path, doc)
 
 
 def read_result(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a result document; raise :class:`ResultSchemaError` if it does not validate."""
+    """Read a result document; raise :class:`ResultSchemaError` if it does not validate.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A JSON file written by :func:`write_result`.
+
+    Returns
+    -------
+    dict
+        The document.
+
+    Raises
+    ------
+    ResultSchemaError
+        If the file cannot be read, is not JSON, or does not follow the schema.
+    """
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
