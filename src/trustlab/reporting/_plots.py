@@ -22,7 +22,23 @@ def _save(fig: Any, path: str | Path) -> Path:
 
 
 def plot_group_rates(by_group: dict[str, dict[str, float]], path: str | Path, *, title: str = "") -> Path:
-    """Grouped bars of selection rate, accuracy, TPR and FPR per group."""
+    """Grouped bars of selection rate, accuracy, TPR and FPR per group.
+
+    Parameters
+    ----------
+    by_group : dict
+        Group name -> rates (``n``, ``selection_rate``, ``accuracy``, ``tpr``, ``fpr``), e.g. the
+        ``by_group`` block of :func:`trustlab.fairness.evaluate`.
+    path : str or pathlib.Path
+        The image file to write.
+    title : str, default ""
+        Title of the plot.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (110 dpi).
+    """
     metrics = ["selection_rate", "accuracy", "tpr", "fpr"]
     groups = list(by_group)
     x = np.arange(len(metrics))
@@ -40,7 +56,22 @@ def plot_group_rates(by_group: dict[str, dict[str, float]], path: str | Path, *,
 
 
 def plot_comparison(table: pd.DataFrame, path: str | Path, *, title: str = "") -> Path:
-    """Horizontal grouped bars: one bar per column of ``table`` for each metric (row)."""
+    """Horizontal grouped bars: one bar per column of ``table`` for each metric (row).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Metrics as rows (the index labels the bars), one column per model or arm.
+    path : str or pathlib.Path
+        The image file to write.
+    title : str, default ""
+        Title of the plot.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (110 dpi).
+    """
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
     y = np.arange(len(table))
     width = 0.8 / max(table.shape[1], 1)
@@ -59,7 +90,32 @@ def plot_trials(trials: pd.DataFrame, path: str | Path, *, baseline: tuple[float
                 min_accuracy: float | None = None, title: str = "") -> Path:  # fmt: skip
     """Every trial as a point (validation accuracy, validation unfairness).
 
-    ``baseline``, ``best`` and ``control`` are ``(accuracy, unfairness)`` pairs.
+    ``baseline``, ``best`` and ``control`` are ``(accuracy, unfairness)`` pairs. Completed trials
+    are drawn, feasible ones in blue and those violating the accuracy constraint as grey crosses.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        A :func:`~trustlab.poisoning.trials_frame` table.
+    path : str or pathlib.Path
+        The image file to write.
+    baseline : tuple of float
+        The baseline's point.
+    best : tuple of float
+        The chosen rows' point.
+    control : tuple of float
+        The random control's point.
+    metric : str
+        Name of the metric, for the axis label.
+    min_accuracy : float, optional
+        Draw the accuracy constraint as a vertical line at this accuracy.
+    title : str, default ""
+        Title of the plot.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (110 dpi).
     """
     fig, ax = plt.subplots(figsize=(6.2, 4.2))
     ok = trials[trials["state"] == "COMPLETE"]
@@ -81,7 +137,24 @@ def plot_trials(trials: pd.DataFrame, path: str | Path, *, baseline: tuple[float
 
 
 def plot_best_so_far(curve: pd.DataFrame, path: str | Path, *, metric: str, title: str = "") -> Path:
-    """Best feasible validation unfairness against black-box trainings."""
+    """Best feasible validation unfairness against black-box trainings.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        A :func:`~trustlab.poisoning.best_so_far` table (``trial``, ``best_unfairness``).
+    path : str or pathlib.Path
+        The image file to write.
+    metric : str
+        Name of the metric, for the axis label.
+    title : str, default ""
+        Title of the plot.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (110 dpi).
+    """
     fig, ax = plt.subplots(figsize=(6.2, 3.6))
     ax.step(curve["trial"] + 1, curve["best_unfairness"], where="post")
     ax.set_xlabel("black-box trainings (trials)")
