@@ -1,7 +1,8 @@
 """trustlab."""
 __version__ = "0.1.0"
+"""The version of trustlab, a PEP 440 string (``major.minor.patch``)."""
 
-from trustlab._errors import (
+from trustlab._errors import (  # noqa: E402 - after __version__ and its docstring
     ConfigError,
     DataError,
     DataNotInstalledError,

@@ -16,8 +16,8 @@ from typing import Any
 
 from trustlab._errors import TrustlabError
 
-#: Command modules, in ``--help`` order; a missing one (not built yet) is skipped.
 COMMAND_MODULES = ("_fairness", "_poison", "_frontier", "_privacy", "_backdoor", "_demo", "_report")
+"""Command modules of :mod:`trustlab.cli`, in ``--help`` order; a missing one (not built yet) is skipped."""
 #: Which module registers a command (an unknown command name loads them all).
 COMMAND_OWNER = {
     "datasets": "_fairness", "audit": "_fairness", "mitigate": "_fairness",
@@ -27,7 +27,19 @@ COMMAND_OWNER = {
 
 
 def load_commands(modules: tuple[str, ...] | list[str] = COMMAND_MODULES) -> Any:
-    """Import command modules (registering their commands) and return the Typer app."""
+    """Import command modules (registering their commands) and return the Typer app.
+
+    Parameters
+    ----------
+    modules : sequence of str, default COMMAND_MODULES
+        Names of private modules of :mod:`trustlab.cli` (``"_fairness"`` ...); a module that
+        does not exist is skipped.
+
+    Returns
+    -------
+    typer.Typer
+        The app, with the commands of the imported modules registered.
+    """
     import importlib
 
     from trustlab.cli._app import app
@@ -57,8 +69,20 @@ def _command_of(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trustlab`` console script.
 
-    Returns the exit code: 0 on success, 2 for bad input (one line on stderr),
-    130 after Ctrl-C (one line: what was kept, how to start again or resume).
+    Only the module of the command being run is imported (all of them for ``--help`` or an
+    unknown command).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 for bad input (a :class:`~trustlab.TrustlabError` or a
+        usage error; one line on stderr), 130 after Ctrl-C (one line: what was kept, how to
+        start again or resume), or the code a command exits with.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     owner = COMMAND_OWNER.get(_command_of(argv) or "")
