@@ -103,7 +103,10 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "trustlab.poisoning._boundary.xǁBoundarySpaceǁrows",
             "trustlab.poisoning._boundary.xǁBoundarySpaceǁmatch_rows",
         ],
-        "tests": ["tests/poisoning/test_space_properties.py"],
+        "tests": [
+            "tests/poisoning/test_space_properties.py",
+            "tests/poisoning/test_space_values.py",
+        ],
     },
     "poisoning-constraint": {
         "files": ["src/trustlab/poisoning/_poisoner.py"],
