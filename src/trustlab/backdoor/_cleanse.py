@@ -236,6 +236,8 @@ def neural_cleanse(
         Labels to test (default: all).
     steps : int
         Maximum schedule steps; each is ``mini_batches`` gradient updates.
+    mini_batches : int
+        Gradient updates per schedule step (the original's inner loop over mini-batches).
     batch_size : int
         Clean images per update; each candidate label sees the same images.
     lr : float

@@ -323,8 +323,23 @@ def mitigate(
 
     Parameters
     ----------
+    model : torch.nn.Module
+        The model under test (its weights are not changed; the mitigated model is a copy).
+    split : ImageSplit
+        The split: the mitigation uses ``val`` (the defender's clean set), the report ``test``.
+    scan : CleanseResult
+        The scan whose flagged labels' reversed triggers are mitigated.
     method : ``"unlearn"`` or ``"prune"``
-    trigger, target : the true trigger and target, if known, for the ASR fields.
+        :func:`unlearn` (fine-tuning on clean images, some stamped with the reversed
+        triggers, true labels kept) or :func:`prune_neurons`.
+    trigger, target : Trigger and int, optional
+        The true trigger and target, if known, for the ASR fields.
+    seed : int, default 0
+        Seed of unlearning.
+    progress : bool, default False
+        Show a progress bar (unlearning).
+    **options
+        Further keyword arguments of :func:`unlearn` or :func:`prune_neurons`.
 
     Returns
     -------

@@ -107,9 +107,18 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
     ----------
     poisoner : GradientPoisoner
         Fitted on ``split`` (train + validation).
+    split : DataSplit
+        The split: every target trains on ``train`` (with or without the added rows) and is
+        measured on ``val`` and ``test``.
+    sensitive : str
+        The sensitive attribute.
     learners : list
         Target learners (names for :func:`make_learner`, or ``"surrogate"``
         for the white box). The first one fills the top-level blocks.
+    seed : int, default 0
+        Seed of the targets and of the random control.
+    n_jobs : int, optional
+        Threads of learners that take ``n_jobs``.
 
     Returns
     -------
