@@ -159,6 +159,7 @@ def calibrate(
     Parameters
     ----------
     norms : numpy.ndarray ``[L]``
+        Mask L1 norms of the scanned model's labels.
     reference_norms : numpy.ndarray ``[N, L]``
         Norms of the same labels, scanned the same way, on clean models.
     labels : list of int, optional

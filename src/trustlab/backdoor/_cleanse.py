@@ -232,6 +232,7 @@ def neural_cleanse(
         Their true labels; used only to report each label's final ASR over
         images of other classes.
     n_classes : int
+        Number of classes (logits) of the model.
     candidates : list of int, optional
         Labels to test (default: all).
     steps : int
@@ -264,12 +265,15 @@ def neural_cleanse(
         full scans' norm histories): the cheapest setting that kept every
         model's flags, at 42-50% of the full scan's label-steps.
     seed : int
+        Seeds the initial masks and patterns and the mini-batch order.
     progress : bool
         Show a progress bar.
 
     Returns
     -------
     CleanseResult
+        The kept trigger, norm and ASR of every candidate label, the anomaly index and the
+        flagged labels.
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or len(images) == 0:

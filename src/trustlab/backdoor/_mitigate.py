@@ -110,6 +110,7 @@ def unlearn(
     Parameters
     ----------
     model : torch.nn.Module
+        The model to repair; it is not changed (each round fine-tunes a copy).
     images, labels : numpy.ndarray
         The defender's clean images ``[N, C, H, W]`` and their true labels.
     triggers : list of Trigger
@@ -120,7 +121,8 @@ def unlearn(
         Rounds of unlearning, each followed (but the last) by a re-scan.
     fraction : float
         Share of images stamped per epoch, in (0, 1).
-    epochs, batch_size, lr : fine-tuning with Adam, per round.
+    epochs, batch_size, lr
+        Fine-tuning with Adam, per round: epochs, images per step, learning rate.
     dilations : tuple of int
         Pixels by which each reversed mask is also grown (0 = as reversed).
     distill : float
@@ -135,11 +137,15 @@ def unlearn(
         the re-scan found a 74-pixel mask (first: 12) and unlearning it took
         the residual ASR to 1.0%; skipping it left 4.7%.
     seed : int
+        Seeds the stamped images and batch order (``seed + round``) and the re-scans.
     progress : bool
+        Show a progress bar.
 
     Returns
     -------
     MitigationResult
+        The unlearned model (``method`` ``"unlearn"``) and ``details``: the settings and one
+        entry per re-scan (its norm and whether it was unlearned).
     """
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"unlearning fraction must be in (0, 1), got {fraction}")

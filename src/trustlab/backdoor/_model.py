@@ -78,12 +78,20 @@ class SmallCNN(nn.Module):
     Parameters
     ----------
     input_shape : tuple (C, H, W)
+        Shape of one input image.
     n_classes : int
+        Number of logits.
     channels : tuple of two ints
         Filters of the two conv layers.
     hidden : int
         Units of the penultimate dense layer.
     mean, std : sequence of float, one per channel
+        The normalisation ``(x - mean) / std`` (default: 0 and 1, no normalisation).
+
+    Raises
+    ------
+    ConfigError
+        If the images are too small for the two pooling layers.
     """
 
     def __init__(

@@ -169,16 +169,20 @@ def train_model(
     Parameters
     ----------
     split : ImageSplit
+        The split: the model trains on ``train`` and is measured on ``test``.
     trigger : Trigger, optional
         The backdoor trigger; ``None`` trains a clean model.
     target : int, optional
         Target label (required with ``trigger``).
     poison_rate : float
         Share of training images stamped and relabelled, in (0, 1).
-    epochs, channels, hidden : training and architecture.
+    epochs, channels, hidden
+        Training epochs, the two conv layers' filters and the dense layer's units
+        (see :func:`train_classifier`).
     seed : int
         Seeds the poisoned subset, the initialisation and the batch order.
     progress : bool
+        Show a progress bar.
 
     Returns
     -------
@@ -289,7 +293,9 @@ def reference_norms(
     Returns
     -------
     norms : numpy.ndarray ``[n, n_classes]``
+        The mask L1 norms of every reference model's labels.
     seeds : list of int
+        The seed of each reference model.
 
     Raises
     ------
@@ -324,7 +330,7 @@ def mitigate(
     Parameters
     ----------
     model : torch.nn.Module
-        The model under test (its weights are not changed; the mitigated model is a copy).
+        The model under test (its weights are not changed: a mitigation works on a copy).
     split : ImageSplit
         The split: the mitigation uses ``val`` (the defender's clean set), the report ``test``.
     scan : CleanseResult
