@@ -303,6 +303,7 @@ def split_dataset(
     Returns
     -------
     DataSplit
+        The three parts, each a :class:`Dataset` with its rows in their original order.
     """
     sizes = tuple(float(s) for s in sizes)
     if len(sizes) != 3 or min(sizes) <= 0 or abs(sum(sizes) - 1.0) > 1e-6:

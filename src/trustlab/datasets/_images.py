@@ -138,6 +138,7 @@ def split_images(
     Returns
     -------
     ImageSplit
+        The three parts, each with its images in their original order.
     """
     sizes = tuple(float(s) for s in sizes)
     if len(sizes) != 3 or min(sizes) <= 0 or abs(sum(sizes) - 1.0) > 1e-6:

@@ -277,10 +277,15 @@ def run_mitigation(
         with group-specific thresholds fit on the **validation** part (the
         training part's scores are overfit for tree ensembles).
     split : DataSplit
+        Train / validation / test parts of one dataset.
     learner : str or estimator
+        A learner spec for :func:`~trustlab.learners.make_learner`.
     sensitive : str, optional
+        The sensitive attribute (default: the dataset's first).
     seed : int
+        Random state of the learners and the methods.
     n_jobs : int, optional
+        Threads of the learners.
     baseline : fitted model, optional
         Reuse an already fitted baseline (the benchmark fits it once per seed).
     progress : callable, optional

@@ -395,6 +395,7 @@ def evaluate(y_true: Any, y_pred: Any, *, sensitive_features: Any, privileged: A
     Parameters
     ----------
     y_true, y_pred : array-like of 0/1
+        True and predicted labels.
     sensitive_features : array-like
         Raw values of one sensitive attribute.
     privileged : value

@@ -64,13 +64,16 @@ def massage_labels(y: Any, privileged_mask: Any, scores: Any) -> tuple[np.ndarra
     Parameters
     ----------
     y : array-like of 0/1
+        Training labels.
     privileged_mask : array-like of bool
+        True for the rows of the privileged group.
     scores : array-like of float
         A ranking model's ``P(y=1 | x)`` for every row.
 
     Returns
     -------
-    (y_new, promoted, demoted) : new labels and the row positions changed.
+    (y_new, promoted, demoted) : tuple of numpy.ndarray
+        The new labels, and the sorted positions of the rows promoted to 1 and demoted to 0.
     """
     y = np.asarray(y).astype(int)
     mask = np.asarray(privileged_mask, dtype=bool)
