@@ -74,17 +74,12 @@ def poisoning_points(summary: Mapping[str, Any], *, budget: float, metric: Any,
         ``control`` (each ``{"validation", "test"}`` evaluation blocks),
         optionally ``cost`` and ``details``.
     budget : float
-    metric : str
-    setting : dict, optional
-        Further settings of the run (space, sampler, trials) to record.
-
-    Parameters
-    ----------
-    budget : float
         The run's budget, a fraction of the training rows.
     metric : str
         The fairness metric (:func:`~trustlab.fairness.get_metric`) whose unfairness places the
         points on the plane.
+    setting : dict, optional
+        Further settings of the run (space, sampler, trials) to record.
 
     Returns
     -------
@@ -188,13 +183,18 @@ def run_frontier(
     Parameters
     ----------
     split : DataSplit
+        Train / validation / test parts of one dataset; every number on the plane is
+        measured on ``test``, every choice made on ``train`` and ``val``.
     learner : str or estimator
+        The third party's learner (a spec for :func:`~trustlab.learners.make_learner`).
     sensitive : str
+        The sensitive attribute.
     metric : str
         Any name :func:`trustlab.fairness.get_metric` knows (aliases too).
     budgets : sequence of float or str
         Rows to add, as increasing fractions of the training rows in (0, 1].
     seed : int
+        Seed of the learners, the white-box methods and the poisoning searches.
     space : str or SearchSpace
         The poisoning search space (``boundary`` by default).
     n_trials : int
@@ -208,6 +208,7 @@ def run_frontier(
     n_jobs, learner_jobs : int
         Parallel trials of the search; threads of the learner.
     show_progress : bool
+        Show a progress bar over the steps.
     poison : callable, optional
         The poisoning run, called like :func:`trustlab.poisoning.run_poisoning`
         (the default); it must return an object with a ``summary`` dict.

@@ -300,8 +300,11 @@ def whitebox_points(
     Parameters
     ----------
     split : DataSplit
+        Train / validation / test parts of one dataset.
     learner : str or estimator
+        The learner (a spec for :func:`~trustlab.learners.make_learner`).
     sensitive : str
+        The sensitive attribute.
     metric : str
         A name for :func:`trustlab.fairness.get_metric`; it sets the
         unfairness axis and the constraint of ThresholdOptimizer and
@@ -314,6 +317,7 @@ def whitebox_points(
         ExponentiatedGradient constraint bounds (``difference_bound``); empty
         to skip it. Each costs up to ``eg_max_iter`` trainings.
     eg_max_iter : int
+        ExponentiatedGradient iterations per bound (each trains the learner once).
     n_jobs : int, optional
         Threads of learners that take ``n_jobs`` (same model).
     baseline : fitted model, optional

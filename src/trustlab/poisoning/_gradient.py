@@ -94,10 +94,14 @@ class GradientPoisoner(BaseEstimator):
     Parameters
     ----------
     surrogate : {"logreg", "mlp"}
+        The differentiable white box: L2-regularised logistic regression or a
+        one-hidden-layer tanh network (see :data:`SURROGATES`).
     budget : float or int, default=0.05
         Rows to add: a fraction of the training rows or a count.
     metric : {"statistical_parity", "equalized_odds", "equal_opportunity", "fpr_gap", "disparate_impact"}
+        The unfairness to lower (a name or alias for :func:`~trustlab.fairness.get_metric`).
     max_accuracy_loss : float, default=0.01
+        Hard validation accuracy the surrogate may lose against the unpoisoned one, in [0, 1).
     steps : int, default=60
         Outer (Adam) steps on the rows.
     lr : float, default=0.1
@@ -122,6 +126,7 @@ class GradientPoisoner(BaseEstimator):
     privileged : value, optional
         Privileged value of the sensitive attribute (required for > 2 values).
     random_state : int, optional
+        Seed of torch, the validation hold-out and the surrogate.
 
     Attributes
     ----------

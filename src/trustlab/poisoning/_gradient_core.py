@@ -312,6 +312,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     kind : {"logreg", "mlp"}
+        Logistic regression (solved exactly) or a one-hidden-layer tanh network.
     l2 : float, default=1e-3
         Weight of ``l2 / 2 * ||w||^2`` added to the mean logistic loss.
     hidden : int, default=16
@@ -321,6 +322,7 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
     n_threads : int, optional, default=1
         torch threads while fitting and predicting.
     random_state : int, optional
+        Seed of the network's initialisation (``mlp`` only).
     """
 
     def __init__(self, kind: str = "logreg", *, l2: float = 1e-3, hidden: int = 16, epochs: int = 300,

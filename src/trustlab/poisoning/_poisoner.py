@@ -128,6 +128,7 @@ class FairnessPoisoner(BaseEstimator):
         optuna storage URL (``sqlite:///f.db``, ``postgresql://...``); in memory
         if ``None``. With ``study_name``, a rerun resumes the study.
     study_name : str, optional
+        Name of the optuna study (default ``trustlab-poisoning``); needed with ``storage``.
     privileged : value, optional
         Privileged value of the sensitive attribute; required when it has more
         than two values (the others form the unprivileged group).
@@ -145,6 +146,8 @@ class FairnessPoisoner(BaseEstimator):
         Extra user attributes stored with the study (the CLI stores its
         arguments so that ``trustlab worker`` can rebuild the problem).
     random_state : int, optional
+        Seed of the sampler, the validation hold-out, the cross-fitting folds and the
+        spaces' draws.
     show_progress : bool, default=False
         A rich progress bar over trials.
 

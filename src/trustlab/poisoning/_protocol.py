@@ -123,6 +123,7 @@ def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int =
     Returns
     -------
     PoisoningResult
+        The result document, the fitted poisoner, the trials table and the best-so-far curve.
     """
     from trustlab.results import label_info, result_document
 

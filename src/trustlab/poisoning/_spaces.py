@@ -58,6 +58,7 @@ class SpaceContext:
         ``+1`` when the privileged group has the higher rate the metric compares
         on validation (:meth:`FairnessMetric.direction`), else ``-1``.
     seed : int
+        The poisoner's random state (0 when it has none), for anything a space draws.
     """
 
     X: pd.DataFrame
