@@ -177,6 +177,7 @@ class ClassifierAttack:
     max_iter : int
         Boosting rounds of each :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
     random_state : int
+        Seed of each boosting classifier.
 
     Notes
     -----

@@ -70,6 +70,7 @@ def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember
     n : int
         Number of rows.
     seed : int
+        Seed of the permutation.
     member_fraction, nonmember_fraction : float
         Shares of the target's members and held-out non-members; the rest is
         the attacker's shadow pool.
@@ -78,7 +79,8 @@ def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember
 
     Returns
     -------
-    (members, nonmembers, shadow_pool) : three sorted integer arrays
+    (members, nonmembers, shadow_pool) : tuple of numpy.ndarray
+        Three sorted, disjoint arrays of row numbers.
     """
     if not (0 < member_fraction < 1 and 0 < nonmember_fraction < 1 and member_fraction + nonmember_fraction < 1):
         raise ConfigError("member and non-member fractions must be positive and sum to less than 1")
@@ -229,6 +231,8 @@ def privacy_audit(
     Returns
     -------
     AuditResult
+        The ``summary.json`` content and the evaluation rows' membership, groups, labels,
+        the API's probabilities, every attack's scores and the target models.
     """
     t0 = time.perf_counter()
     attack_list = parse_attacks(attacks)

@@ -90,7 +90,9 @@ def restrict_output(proba: np.ndarray, defence: Defence | str) -> np.ndarray:
     Parameters
     ----------
     proba : array of shape (n, k)
+        Class probabilities of the queried rows.
     defence : Defence or str
+        The defence (a string is parsed with :func:`parse_defence`).
 
     Returns
     -------

@@ -112,6 +112,7 @@ def audit_scores(scores: Any, membership: Any, *, delta: float = 1e-5, confidenc
     membership : array-like of 0/1
         Whether each canary was trained on.
     delta, confidence : float
+        The delta of the audited guarantee, and the probability that the bound holds.
     seed : int
         Seed of the split into halves.
 
@@ -188,6 +189,7 @@ def dp_audit(ds: Any, *, sensitive: str | None = None, canaries: int = 100, trai
     Parameters
     ----------
     ds : Dataset
+        The data: base training rows and canaries are drawn from it.
     sensitive : str, optional
         Only recorded (the audit is of the training algorithm, not of a group).
     canaries : int
@@ -203,6 +205,7 @@ def dp_audit(ds: Any, *, sensitive: str | None = None, canaries: int = 100, trai
     mlp : dict, optional
         :class:`~trustlab.privacy.TorchMLPClassifier` settings (hidden, lr, epochs, ...).
     seed : int
+        Seed of the rows, the canaries' inclusion, the model and the halves.
 
     Returns
     -------

@@ -143,6 +143,8 @@ def attack_metrics(membership: Any, scores: Any, *, threshold: float | None = No
     Returns
     -------
     dict
+        ``auc``, ``balanced_accuracy``, ``tpr_at_1pct_fpr``, ``tpr_at_0_1pct_fpr``,
+        ``n_members``, ``n_nonmembers`` (and ``by_group`` with ``groups``).
     """
     m, s = _check(membership, scores)
     out: dict[str, Any] = {

@@ -369,6 +369,7 @@ class BlackBox:
     Parameters
     ----------
     model : estimator or torch.nn.Module
+        The fitted model behind the API.
     encode : callable, optional
         Rows -> float array, for a bare torch module.
     random_state : int

@@ -55,6 +55,7 @@ class GroupThresholds:
     column : str
         Sensitive column of the rows.
     privileged : str
+        The privileged value of the column.
     """
 
     def __init__(self, optimizer: Any, column: str, privileged: str) -> None:

@@ -67,6 +67,9 @@ def rmia_marginal(p_ref: np.ndarray, in_ref: np.ndarray, *, a: float, online: bo
     Returns
     -------
     numpy.ndarray of shape (n,)
+        ``(Pr_IN + Pr_OUT) / 2`` from the mean IN and OUT probabilities where a row has IN
+        references and ``online``; else the offline ``(1 + a) Pr_OUT / 2 + (1 - a) / 2``.
+        Clipped below at ``1e-7``.
     """
     p_ref = np.asarray(p_ref, float)
     in_ref = np.asarray(in_ref, bool)
