@@ -4,8 +4,8 @@ The build needs the ``docs`` extra (mkdocs-material, mkdocstrings[python]). With
 tests skip, unless the ``CI`` environment variable is set: under CI a missing generator fails.
 
 Docstring debt: ``docs/docstring_debt.txt`` lists the public names whose docstrings still lack
-a summary line, a Parameters section (or an entry in it for a public parameter) or a Returns
-section (one ``name: problem`` per line). A problem that is not listed fails
+a summary line, a Parameters section (or an entry with a description in it for a public
+parameter) or a Returns section (one ``name: problem`` per line). A problem that is not listed fails
 :func:`test_public_names_documented`, so new public names must be documented; a listed problem
 that has been fixed fails too (delete its line), so the list only shrinks.
 """
@@ -172,10 +172,13 @@ def _problems() -> dict[str, set[str]]:
         if params and not sections & {"parameters", "other parameters"}:
             found.add("no Parameters section")
         elif params:
-            documented = {p.name.lstrip("*") for s in doc.parse(griffe.Parser.numpy)
-                          if s.kind.value in ("parameters", "other parameters") for p in s.value}  # fmt: skip
+            entries = [p for s in doc.parse(griffe.Parser.numpy)
+                       if s.kind.value in ("parameters", "other parameters") for p in s.value]  # fmt: skip
+            documented = {p.name.lstrip("*") for p in entries}
             found |= {f"parameter {p.name!r} not in Parameters" for p in params
                       if not p.name.startswith("_") and p.name not in documented}  # fmt: skip
+            found |= {f"parameter {p.name.lstrip('*')!r} has no description" for p in entries
+                      if not (p.description or "").strip()}  # fmt: skip
         if obj.kind.value == "function" and str(returns) != "None" and not sections & {"returns", "yields"}:
             found.add("no Returns section")
         if found:
