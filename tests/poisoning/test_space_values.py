@@ -104,6 +104,9 @@ def _replay(a, b, lam, noise, r, frame=FRAME):
 def test_split_counts_ties_and_the_all_zero_tolerance():
     # 20 equal weights, 7 rows: every remainder is .35, the rows go to the first seven
     assert split_counts(np.ones(20), 7).tolist() == [1] * 7 + [0] * 13
+    # 17 weights 1 and one 2 (of 19), 3 rows: remainders 3/19 and 6/19; the 2 takes a row, the
+    # two rows left go to the first two of the tied ones
+    assert split_counts(np.array([1.0] * 17 + [2.0]), 3).tolist() == [1, 1] + [0] * 15 + [1]
     # weights summing to 1e-12 count as all zero: equal shares
     assert split_counts(np.array([1e-12, 0.0]), 4).tolist() == [2, 2]
     assert split_counts(np.array([2e-12, 0.0]), 4).tolist() == [4, 0]
