@@ -108,6 +108,21 @@ GROUPS: dict[str, dict[str, list[str]]] = {
             "tests/poisoning/test_space_values.py",
         ],
     },
+    "poisoning-counterfactual": {
+        "files": ["src/trustlab/poisoning/_counterfactual.py"],
+        "functions": [
+            "trustlab.poisoning._counterfactual.xǁCounterfactualSpaceǁprepare",
+            "trustlab.poisoning._counterfactual.xǁCounterfactualSpaceǁcounts",
+            "trustlab.poisoning._counterfactual.xǁCounterfactualSpaceǁ_recode",
+            "trustlab.poisoning._counterfactual.xǁCounterfactualSpaceǁrows",
+            "trustlab.poisoning._counterfactual.xǁCounterfactualSpaceǁmatch_rows",
+            "trustlab.poisoning._counterfactual.x__pair_exclusive",
+        ],
+        "tests": [
+            "tests/poisoning/test_space_properties.py",
+            "tests/poisoning/test_counterfactual_values.py",
+        ],
+    },
     "poisoning-constraint": {
         "files": ["src/trustlab/poisoning/_poisoner.py"],
         "functions": [
@@ -182,6 +197,7 @@ ORDER = (
     "fairness-repairs",
     "poisoning-constraint",
     "poisoning-spaces",
+    "poisoning-counterfactual",
     "fairness-metrics",
 )
 GROUPS = {g: GROUPS[g] for g in ORDER}
