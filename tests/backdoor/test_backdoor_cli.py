@@ -10,9 +10,9 @@ import torch
 
 from trustlab.cli import main
 
-FAST_TRAIN = ["--data", "digits", "--trigger", "square:2@bottom-right", "--target", "3",
+FAST_TRAIN = ["--dataset", "digits", "--trigger", "square:2@bottom-right", "--target", "3",
               "--epochs", "3", "--no-progress"]  # fmt: skip
-FAST_SCAN = ["--data", "digits", "--steps", "6", "--mini-batches", "2", "--no-progress"]
+FAST_SCAN = ["--dataset", "digits", "--steps", "6", "--mini-batches", "2", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +192,24 @@ def _bad(capsys, args, out, match):
      (["--clean-size", "-0.1"], "clean-set size must be > 0"),
      (["--clean-size", "5000"], "larger than the data"),
      (["--clean-size", "0.85"], "leaves"),
-     (["--data", "cifar"], "unknown image dataset"),
+     (["--dataset", "cifar"], "unknown --dataset 'cifar'"),
+     (["--data", "imgs.idx,labels.idx"], "not both"),
      (["--threads", "0"], "--threads")],
 )  # fmt: skip
 def test_train_bad_input(tmp_path, capsys, extra, match):
     out = tmp_path / "o"
     _bad(capsys, ["backdoor", "train", *FAST_TRAIN, *extra, "--out", str(out)], out, match)
+
+
+def test_train_own_idx_files_without_prefix(tmp_path, capsys):
+    """``--data IMAGES,LABELS`` is read as IDX files (the ``idx:`` prefix is optional)."""
+    out = tmp_path / "o"
+    missing = f"{tmp_path / 'imgs.idx'},{tmp_path / 'labels.idx'}"
+    rc = main(["backdoor", "train", "--data", missing, "--epochs", "1", "--no-progress", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "imgs.idx" in err and not out.exists()
+    rc = main(["backdoor", "train", "--data", "cifar", "--no-progress", "--out", str(out)])
+    assert rc == 2 and "--data takes your IDX files as IMAGES,LABELS" in capsys.readouterr().err
 
 
 def test_scan_bad_model(tmp_path, capsys, cli_runs):

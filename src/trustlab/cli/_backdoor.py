@@ -19,7 +19,9 @@ backdoor_app = typer.Typer(
 )
 app.add_typer(backdoor_app, name="backdoor")
 
-DATA_OPT = typer.Option("mnist5k", "--data", help="mnist5k, digits, or idx:IMAGES,LABELS.")
+DATASET_OPT = typer.Option(None, "--dataset", help="Built-in image data: mnist5k (default) or digits.")
+DATA_OPT = typer.Option(None, "--data",
+                        help="Your own IDX files as IMAGES,LABELS (idx: prefix optional); not with --dataset.")
 OUT_OPT = typer.Option(..., "--out", help="Output folder (written only if the command succeeds).")
 MODEL_OPT = typer.Option(..., "--model", help="model.pt (with model.json beside it) or a TorchScript file.")
 THREADS_OPT = typer.Option(None, "--threads", min=1,
@@ -32,6 +34,47 @@ SPLIT_SEED_OPT = typer.Option(
 
 #: Share of the data in the defender's clean set of models whose model.json predates --clean-size.
 _OLD_CLEAN_SIZE = 0.1
+
+
+def image_spec(dataset: str | None, data: str | None) -> str:
+    """The :func:`trustlab.datasets.load_images` spec of ``--dataset`` / ``--data``.
+
+    Parameters
+    ----------
+    dataset : str or None
+        A built-in image data set (``mnist5k``, ``digits``); ``None`` with ``data`` also
+        ``None`` means ``mnist5k``.
+    data : str or None
+        The user's IDX files, ``IMAGES,LABELS`` (an ``idx:`` prefix is accepted). A built-in
+        name is accepted here too, as older versions of this command took it.
+
+    Returns
+    -------
+    str
+        ``mnist5k``, ``digits`` or ``idx:IMAGES,LABELS``.
+
+    Raises
+    ------
+    ConfigError
+        Both options given, an unknown built-in name, or ``data`` that is not a pair of files.
+    """
+    from trustlab.datasets import IMAGE_DATASETS
+
+    if dataset is not None and data is not None:
+        raise ConfigError("give one of --dataset NAME or --data IMAGES,LABELS, not both")
+    if dataset is not None:
+        if dataset not in IMAGE_DATASETS:
+            raise ConfigError(f"unknown --dataset {dataset!r}; choose one of {', '.join(sorted(IMAGE_DATASETS))} "
+                              "or give your own files with --data IMAGES,LABELS")  # fmt: skip
+        return dataset
+    if data is None:
+        return "mnist5k"
+    if data in IMAGE_DATASETS or data.startswith("idx:"):
+        return data
+    if "," not in data:
+        raise ConfigError(f"--data takes your IDX files as IMAGES,LABELS, got {data!r}; for built-in "
+                          f"data use --dataset ({', '.join(sorted(IMAGE_DATASETS))})")  # fmt: skip
+    return f"idx:{data}"
 
 
 def _split(data: str, seed: int, clean_size: float):
@@ -144,7 +187,8 @@ def run_train(*, data: str, trigger: str, target: int, poison_rate: float, clean
 
 @backdoor_app.command("train")
 def train_cmd(
-    data: str = DATA_OPT,
+    dataset: str | None = DATASET_OPT,
+    data: str | None = DATA_OPT,
     trigger: str = typer.Option("square:4@bottom-right", "--trigger",
                                 help="square|checkerboard:SIZE@LOC[=VALUE], file:MASK[+PATTERN]@LOC, "
                                      "blend:ALPHA (full-image noise mixed at ALPHA) or "
@@ -163,8 +207,8 @@ def train_cmd(
     threads: int = THREADS_OPT,
 ) -> None:
     """Train a small CNN, BadNets-poisoned unless --clean; write model.pt, model.json, train.json."""
-    run_train(data=data, trigger=trigger, target=target, poison_rate=poison_rate, clean=clean,
-              seed=seed, epochs=epochs, out=out, progress=progress, threads=threads,
+    run_train(data=image_spec(dataset, data), trigger=trigger, target=target, poison_rate=poison_rate,
+              clean=clean, seed=seed, epochs=epochs, out=out, progress=progress, threads=threads,
               clean_size=clean_size)  # fmt: skip
 
 
@@ -242,7 +286,8 @@ def run_scan(*, model_path: Path, data: str, out: Path, steps: int, mini_batches
 @backdoor_app.command("scan")
 def scan_cmd(
     model: Path = MODEL_OPT,
-    data: str = DATA_OPT,
+    dataset: str | None = DATASET_OPT,
+    data: str | None = DATA_OPT,
     out: Path = OUT_OPT,
     steps: int = typer.Option(60, "--steps", help="Neural Cleanse schedule steps (each --mini-batches updates)."),
     mini_batches: int = typer.Option(5, "--mini-batches", help="Gradient updates per schedule step."),
@@ -260,7 +305,7 @@ def scan_cmd(
     threads: int = THREADS_OPT,
 ) -> None:
     """Neural Cleanse over all labels on the defender's clean set, calibrated on clean models."""
-    run_scan(model_path=model, data=data, out=out, steps=steps, mini_batches=mini_batches,
+    run_scan(model_path=model, data=image_spec(dataset, data), out=out, steps=steps, mini_batches=mini_batches,
              batch_size=batch_size, split_seed=split_seed, seed=seed, progress=progress,
              threads=threads, references=references, eliminate=eliminate)  # fmt: skip
 
@@ -350,7 +395,8 @@ def run_unlearn(*, model_path: Path, scan_dir: Path, data: str, out: Path, metho
 def unlearn_cmd(
     model: Path = MODEL_OPT,
     scan: Path = typer.Option(..., "--scan", help="Output folder of `trustlab backdoor scan`."),
-    data: str = DATA_OPT,
+    dataset: str | None = DATASET_OPT,
+    data: str | None = DATA_OPT,
     out: Path = OUT_OPT,
     method: str = typer.Option("unlearn", "--method", help="unlearn (fine-tune) or prune (penultimate neurons)."),
     fraction: float = typer.Option(0.2, "--fraction", help="Share of clean images carrying a reversed trigger."),
@@ -368,7 +414,7 @@ def unlearn_cmd(
     threads: int = THREADS_OPT,
 ) -> None:
     """Remove the flagged backdoors (MAD and calibrated flags); report accuracy and ASR on test."""
-    run_unlearn(model_path=model, scan_dir=scan, data=data, out=out, method=method,
+    run_unlearn(model_path=model, scan_dir=scan, data=image_spec(dataset, data), out=out, method=method,
                 fraction=fraction, epochs=epochs, lr=lr, split_seed=split_seed, seed=seed,
                 progress=progress, threads=threads, rounds=rounds, distill=distill)  # fmt: skip
 
@@ -379,7 +425,8 @@ def unlearn_cmd(
 @backdoor_app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(Path("out/backdoor-demo"), "--out", help="Output folder (train/, scan/, unlearn/)."),
-    data: str = DATA_OPT,
+    dataset: str | None = DATASET_OPT,
+    data: str | None = DATA_OPT,
     seed: int = typer.Option(0, "--seed", help="Seed of everything."),
     steps: int = typer.Option(60, "--steps", help="Neural Cleanse schedule steps."),
     progress: bool = PROGRESS_OPT,
@@ -387,6 +434,7 @@ def demo_cmd(
 ) -> None:
     """Plant a 4x4 backdoor in MNIST-5k, find it with Neural Cleanse, unlearn it."""
     out = Path(out)
+    data = image_spec(dataset, data)
     run_train(data=data, trigger="square:4@bottom-right", target=3, poison_rate=0.1, clean=False,
               seed=seed, epochs=10, out=out / "train", progress=progress, threads=threads)  # fmt: skip
     run_scan(model_path=out / "train" / "model.pt", data=data, out=out / "scan", steps=steps,
