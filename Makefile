@@ -24,10 +24,12 @@ demo: $(STAMP)
 	$(VENV)/bin/trustlab demo --out $(OUT)
 
 # ruff, then the tests; they include the docs build in strict mode (tests/test_docs.py) and the
-# four worked examples with small settings (tests/test_examples.py).
+# four worked examples with small settings (tests/test_examples.py). Two pytest-xdist workers,
+# one test file each at a time (module fixtures are built once); TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples docs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The documentation site, offline, into site/ (open site/index.html).
 docs: $(STAMP)
