@@ -204,6 +204,17 @@ def test_cli_gradient_summary_and_transfer(mixed_csv, tmp_path):
         assert {"baseline", "poisoned", "random_control", "gain", "gain_kept", "poisoned_unfairness"} <= set(t)
         assert set(t["poisoned"]) == BLOCK
     assert s["transfer"]["logreg"]["baseline"] == s["baseline"]["test"]
+    # the shared arms are the first --learner's (logreg), so reports read a gradient run like any other
+    from trustlab.results import validate_result
+
+    validate_result(doc)
+    for arm, key in (("baseline", "baseline"), ("intervention", "poisoned"), ("control", "random_control")):
+        for part in ("validation", "test"):
+            block = doc["arms"][arm][part]
+            assert block["overall"]["accuracy"] == pytest.approx(s[key][part]["accuracy"])
+            assert block["fairness"]["statistical_parity_difference"] == pytest.approx(
+                s[key][part]["statistical_parity_difference"])
+    assert doc["arms"]["intervention"]["test"] != doc["arms"]["control"]["test"]
     poison = pd.read_csv(out / "poison.csv")
     assert list(poison.columns) == ["years", "skill", "degree", "gender", "hired"] and len(poison) == s["n_poison"]
     assert set(poison["hired"]) <= {0, 1}

@@ -54,7 +54,7 @@ def run_gradient(cfg: dict[str, Any], ds: Any, split: Any, sens: str, *, learner
             data={"dataset": ds.name, "sensitive": sens, "n_train": summary["n_train"], "n_val": summary["n_val"],
                   "n_test": summary["n_test"]},
             cost={"wall_seconds": summary["wall_seconds"], "trainings": summary["trainings"]},
-            arms={}, details=summary, learner=str(learners[0]), method="gradient",
+            arms=summary.pop("arms"), details=summary, learner=str(learners[0]), method="gradient",
         )  # fmt: skip
         write_result(stage / "summary.json", doc)
         poisoner.poison_.to_csv(stage / "poison.csv", index=False)

@@ -36,10 +36,17 @@ def unfairness(block: dict[str, Any], metric: str) -> float:
     return get_metric(metric).unfairness(block)
 
 
-def _block(model: Any, part: Any, sensitive: str) -> dict[str, float]:
-    full = flat_block(evaluate(part.y, model.predict(part.X), sensitive_features=part.groups(sensitive),
-                               privileged=part.privileged[sensitive]))  # fmt: skip
-    return {k: full[k] for k in SUMMARY_METRICS}
+def _evaluate(model: Any, part: Any, sensitive: str) -> dict[str, Any]:
+    return evaluate(part.y, model.predict(part.X), sensitive_features=part.groups(sensitive),
+                    privileged=part.privileged[sensitive])  # fmt: skip
+
+
+def _block(full: dict[str, Any]) -> dict[str, float]:
+    flat = flat_block(full)
+    return {k: flat[k] for k in SUMMARY_METRICS}
+
+#: This module's arm names -> the result document's (``trustlab.results``).
+DOC_ARMS = {"baseline": "baseline", "poisoned": "intervention", "random_control": "control"}
 
 WHITE_BOX = "surrogate"
 """The target-learner name that stands for the poisoner's own surrogate (the white box)."""
@@ -127,7 +134,9 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
         ``test`` blocks, first learner), ``transfer`` (per learner: test
         blocks of the three arms, the unfairness of each and the fraction
         of the surrogate's test gain kept), ``surrogate`` (white-box test
-        blocks) and the run's settings and costs.
+        blocks), ``arms`` (the first learner's full :func:`trustlab.fairness.evaluate`
+        blocks as a result document's ``baseline`` / ``intervention`` / ``control``
+        arms) and the run's settings and costs.
     """
     if not learners:
         raise ConfigError("give at least one target learner")
@@ -139,6 +148,7 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
     arms = {"baseline": (tr.X, tr.y), "poisoned": (Xa, ya), "random_control": (Xc, yc)}
     specs = [WHITE_BOX, *[lr for lr in learners if lr != WHITE_BOX]]
     blocks: dict[str, dict[str, Any]] = {}
+    doc_arms: dict[str, dict[str, Any]] = {}
     trainings = 0
     for i, spec in enumerate(specs):
         est = target_estimator(spec, poisoner, split, seed=seed, n_jobs=n_jobs)
@@ -147,9 +157,12 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
         for arm, (X, y) in arms.items():
             model = clone(est).fit(X, y)
             trainings += 1
-            out[arm] = {"test": _block(model, split.test, sensitive)}
+            test = _evaluate(model, split.test, sensitive)
+            out[arm] = {"test": _block(test)}
             if spec == learners[0]:
-                out[arm]["validation"] = _block(model, split.val, sensitive)
+                val = _evaluate(model, split.val, sensitive)
+                out[arm]["validation"] = _block(val)
+                doc_arms[DOC_ARMS[arm]] = {"validation": val, "test": test}
         out["seconds"] = time.perf_counter() - t1
         blocks[_name(spec, i)] = out
     first = blocks[_name(learners[0], 0)]
@@ -174,6 +187,7 @@ def evaluate_gradient_poisoning(poisoner: GradientPoisoner, split: DataSplit, se
         "poisoned": first["poisoned"],
         "random_control": {**first["random_control"], "n_rows": n_ctrl},
         "transfer": transfer,
+        "arms": doc_arms,
         "surrogate": {"kind": poisoner.surrogate, **{arm: white[arm]["test"] for arm in arms}},
         "method": "gradient",
         **run_facts(poisoner, split, sensitive),
@@ -208,3 +222,4 @@ def unfairness_reduction(summary: dict[str, Any], learner: str) -> float:
     t = summary["transfer"][learner]
     base = t["baseline_unfairness"]
     return float(1 - t["poisoned_unfairness"] / base) if base > 1e-12 else float(np.nan)
+
