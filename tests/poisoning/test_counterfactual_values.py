@@ -149,19 +149,6 @@ def test_missing_parameters_are_refused():
         _space().rows(point, np.random.default_rng(0))
 
 
-def test_a_feature_named_index_is_kept():
-    frame = FRAME.rename(columns={"age": "index"})
-    context = SpaceContext(X=frame, y=Y, sensitive=SEX, privileged_mask=SEX == "m", scores=SCORES,
-                           categorical=CATEGORICAL, numeric=["index"], integer=["index"], n_rows=4,
-                           metric=get_metric("statistical_parity"), direction=1, seed=0)  # fmt: skip
-    space = CounterfactualSpace()
-    space.prepare(context)
-    rows, _, _ = space.rows(_point(w_low_neg_to_high=1.0), np.random.default_rng(0))
-    idx = _nearest_first((SEX != "m") & (Y == 0))[:4]
-    assert list(rows.columns) == list(frame.columns)
-    assert rows["index"].tolist() == frame["index"].iloc[idx].tolist()
-
-
 def test_an_empty_cell_gets_no_rows():
     y = np.where(SEX == "m", Y, 1)  # every unprivileged row is positive
     space = _space(n_rows=9, y=y)
