@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         return 0
     summary = summarise(rows)
-    from trustlab._io import versions, write_json
+    from trustlab.results import versions, write_json
 
     split = clean[0].split
     given = list(sys.argv[1:] if argv is None else argv)

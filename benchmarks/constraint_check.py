@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trustlab._stats import fmt_ci
+from trustlab.results import fmt_ci
 
 RESULTS = Path(__file__).parent / "results"
 ALLOWANCE = 0.01

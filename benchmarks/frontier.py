@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trustlab._stats import mean_ci as _stats_mean_ci
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.fairness import get_metric
 from trustlab.frontier import (
@@ -43,6 +42,7 @@ from trustlab.frontier import (
     poisoning_points,
     whitebox_points,
 )
+from trustlab.results import mean_ci as _stats_mean_ci
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = RESULTS / "cache" / "frontier"
@@ -148,7 +148,7 @@ def run_cell(name: str, learner: str, seed: int, args: argparse.Namespace, *, wh
 
 
 def mean_ci(values: Any) -> tuple[float, float, int]:
-    """Mean, half-width of the 95% Student-t interval (:func:`trustlab._stats.mean_ci`), and n (NaNs dropped)."""
+    """Mean, half-width of the 95% Student-t interval (:func:`trustlab.results.mean_ci`), and n (NaNs dropped)."""
     x = np.asarray(values, dtype=float)
     return (*_stats_mean_ci(x), int(np.isfinite(x).sum()))
 

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trustlab._parallel import parallel_map
-from trustlab._stats import fmt_ci, mean_ci
+from trustlab import parallel_map
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.fairness import get_metric
 from trustlab.poisoning import (
@@ -34,6 +33,7 @@ from trustlab.poisoning import (
     fit_gradient_poisoner,
     make_gradient_poisoner,
 )
+from trustlab.results import fmt_ci, mean_ci
 
 
 def metric_key(metric: str) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustlab._parallel import parallel_map
-from trustlab._stats import fmt_ci, mean_ci
+from trustlab import parallel_map
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.fairness import evaluate_on, fit_baseline, flat_block, run_mitigation
+from trustlab.results import fmt_ci, mean_ci
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("massaging", "reweighing", "exponentiated-gradient", "threshold-optimizer")

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trustlab._parallel import parallel_map
-from trustlab._stats import fmt_ci, mean_ci
+from trustlab import parallel_map
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.fairness import flat_block, get_metric
 from trustlab.poisoning import run_poisoning
+from trustlab.results import fmt_ci, mean_ci
 
 
 def unfairness(block: dict, metric: str) -> float:

@@ -54,10 +54,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trustlab._parallel import parallel_map
-from trustlab._stats import fmt_ci
+from trustlab import parallel_map
 from trustlab.datasets import load_builtin, split_dataset
 from trustlab.poisoning import CELLS, make_poisoner, trials_frame
+from trustlab.results import fmt_ci
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = RESULTS / "cache" / "poisoning_probe"

@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trustlab._stats import mean_ci
 from trustlab.datasets import load_builtin, make_synthetic
 from trustlab.privacy import PairSpec, attack_metrics, dp_audit, partition, privacy_audit
+from trustlab.results import mean_ci
 
 RESULTS = Path(__file__).parent / "results"
 MLP = {"hidden": 16, "lr": 0.01, "epochs": 20, "batch_size": 64}
@@ -45,7 +45,7 @@ ROW_ATTACKS = ("loss", "shadow", "lira", "lira_offline", "label")
 
 
 def ci(values: Any) -> tuple[float, float, int]:
-    """Mean and half-width of the 95% Student-t interval (:func:`trustlab._stats.mean_ci`), and n."""
+    """Mean and half-width of the 95% Student-t interval (:func:`trustlab.results.mean_ci`), and n."""
     x = np.asarray(values, dtype=float)
     return (*mean_ci(x), int(np.isfinite(x).sum()))
 

@@ -10,6 +10,7 @@ from trustlab._errors import (  # noqa: E402 - after __version__ and its docstri
     ModelFileError,
     TrustlabError,
 )
+from trustlab._parallel import parallel_map  # noqa: E402
 
 __all__ = [
     "ConfigError",
@@ -19,4 +20,5 @@ __all__ = [
     "ModelFileError",
     "TrustlabError",
     "__version__",
+    "parallel_map",
 ]

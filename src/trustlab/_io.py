@@ -240,7 +240,14 @@ def staged_output(out: str | os.PathLike, *, overwrite: bool | None = None) -> I
 
 
 def versions() -> dict[str, str]:
-    """Versions of trustlab and the libraries whose behaviour shapes the numbers."""
+    """Versions of trustlab and the libraries whose behaviour shapes the numbers.
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` and every installed one of trustlab, numpy, pandas, scikit-learn,
+        fairlearn, optuna, xgboost(-cpu), lightgbm, torch and opacus.
+    """
     import importlib.metadata as md
     import platform
 

@@ -54,6 +54,7 @@ def parallel_map(
     fn : callable
         A picklable function (module level) of one argument.
     items : iterable
+        The arguments, one call each.
     n_jobs : int
         Local worker processes (``1`` runs in this process, no pickling).
     scheduler : str or dask Client, optional
