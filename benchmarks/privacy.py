@@ -14,6 +14,11 @@ Sections (each seed is one independent partition, target pair and set of shadows
   and no DP.
 - ``timing``: one full Adult audit (all 45,222 rows, 11,306 members), MLP
   pair, all attacks, 16 shadow pairs, 2 worker processes.
+- ``regime`` / ``sweep``: issue 15's over-fitting regime, weight 3 / the
+  weights ``--weights``, on a ``--regime-rows`` subsample (a quarter of it
+  members), one cached cell per case, size, weight and seed; ``report``
+  rebuilds ``privacy.regime.*`` (see ``privacy_regime.py``) and
+  ``privacy.repairs.*`` from the caches.
 
 Every number is mean +- half-width of the 95% Student-t interval over seeds.
 Writes ``benchmarks/results/privacy.{json,csv,md}`` (rewritten after each
@@ -34,27 +39,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from privacy_regime import (
+    CACHE,
+    RESULTS,
+    RUNS,
+    SCORE_BASED,
+    fmt,
+    load_cell,
+    paired,
+    regime_rows,
+    write_regime,
+)
 
 from trustlab.datasets import load_builtin, make_synthetic
-from trustlab.privacy import PairSpec, attack_metrics, dp_audit, partition, privacy_audit
-from trustlab.results import mean_ci
+from trustlab.privacy import PairSpec, dp_audit, partition, privacy_audit
 
-RESULTS = Path(__file__).parent / "results"
 MLP = {"hidden": 16, "lr": 0.01, "epochs": 20, "batch_size": 64}
 ROW_ATTACKS = ("loss", "shadow", "lira", "lira_offline", "label")
-
-
-def ci(values: Any) -> tuple[float, float, int]:
-    """Mean and half-width of the 95% Student-t interval (:func:`trustlab.results.mean_ci`), and n."""
-    x = np.asarray(values, dtype=float)
-    return (*mean_ci(x), int(np.isfinite(x).sum()))
-
-
-def fmt(values: Any, digits: int = 3) -> str:
-    m, h, n = ci(values)
-    if n == 0:
-        return "n/a"
-    return f"{m:.{digits}f}" if n < 2 else f"{m:.{digits}f} ± {h:.{digits}f}"
 
 
 def flatten(summary: dict[str, Any], **keys: Any) -> list[dict[str, Any]]:
@@ -155,7 +156,6 @@ def run_timing(n_jobs: int) -> dict[str, Any]:
 # issue 15: the over-fitting regime, the fairness-weight sweep (cached per seed)
 # ---------------------------------------------------------------------------------------------
 
-CACHE = RESULTS / "cache" / "privacy"
 #: The over-fitting regime of issue 15: one hidden layer of 256, Adam 0.01, 200 epochs, no weight decay.
 REGIME_MLP = {"hidden": [256], "lr": 0.01, "epochs": 200, "batch_size": 64, "weight_decay": 0.0}
 REGIME_ATTACKS = "loss,shadow,lira,rmia,fdmia,label"
@@ -171,27 +171,24 @@ def _save_cell(path: Path, summary: dict[str, Any], result: Any) -> None:
     path.write_text(json.dumps(summary, default=str) + "\n")  # last: its presence marks a finished cell
 
 
-def load_cell(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
-    """A cached cell: (summary, arrays), or ``None`` if it has not finished."""
-    if not path.exists() or not path.with_suffix(".npz").exists():
-        return None
-    with np.load(path.with_suffix(".npz")) as z:
-        return json.loads(path.read_text()), {k: z[k] for k in z.files}
-
-
 def regime_cell(name: str, weight: float, seed: int, *, rows: int, shadows: int, refs: int) -> Path:
-    """One audit of the over-fitting regime (cached): all attacks, RMIA with ``refs`` references."""
+    """One audit of the over-fitting regime (cached): all attacks, RMIA with ``refs`` references.
+
+    The cell is named by the rows it really uses: ``rows`` larger than the data set means all of it (COMPAS at
+    ``--regime-rows 8000`` is ``compas-n6172-...``, 1,543 members), so no name claims rows that do not exist.
+    """
+    ds = load_builtin(name)
+    rows = min(rows, len(ds))
     path = CACHE / "regime" / f"{name}-n{rows}-w{weight:g}-K{shadows}-r{refs}-s{seed}.json"
     if load_cell(path) is not None:
         return path
-    ds = load_builtin(name)
     m, nm, sp = partition(len(ds), seed=seed, max_rows=rows)
     spec = PairSpec(model="mlp", fair_method="penalty", fairness_weight=weight, categorical=ds.categorical,
                     numeric=ds.numeric, mlp=REGIME_MLP)  # fmt: skip
     r = privacy_audit(ds, sensitive=CASES[name], members=m, nonmembers=nm, shadow_pool=sp, spec=spec,
                       attacks=REGIME_ATTACKS, shadows=shadows, seed=seed, attack_options={"rmia": {"references": refs}})  # fmt: skip
     _save_cell(path, r.summary, r)
-    print(f"regime {name} w={weight:g} seed {seed}: {r.summary['wall_seconds']:.0f}s", flush=True)
+    print(f"regime {name} n{rows} w={weight:g} seed {seed}: {r.summary['wall_seconds']:.0f}s", flush=True)
     return path
 
 
@@ -328,202 +325,6 @@ def write_repairs(meta: dict[str, Any]) -> None:
     (RESULTS / "privacy.repairs.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str) + "\n")
 
 
-SCORE_BASED = ("loss", "shadow", "lira", "lira_offline", "rmia", "rmia_offline")
-_PY = "OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/privacy.py"
-#: The runs that filled the cache (each resumes from it); ``--sections report`` rebuilds the tables.
-RUNS = {
-    "regime": f"`{_PY} --sections regime,sweep` (weight 3 on seeds 0-4; weights 1 and 5 on seeds 0-2)",
-    "repairs": f"`{_PY} --sections repairs --repair-seeds 0 1 2 --repair-shadows 4`, then "
-               f"`--repair-seeds 0 1 --repair-names poisoning` and `--repair-seeds 2 3 4` (same options)",
-}
-
-
-def regime_rows(paths: list[Path]) -> pd.DataFrame:
-    """One row per (cell, target, attack) with overall and per-group metrics recomputed from the cached scores."""
-    rows = []
-    for path in paths:
-        cell = load_cell(path)
-        if cell is None:
-            continue
-        summ, arr = cell
-        m, g = arr["membership"], arr["groups"]
-        keys = {"case": f"{summ['dataset']}/{summ['sensitive']}", "weight": summ["fairness_weight"],
-                "seed": summ["seed"], "n_members": summ["n_members"]}  # fmt: skip
-        for k, v in arr.items():
-            if "__" not in k:
-                continue
-            role, name = k.split("__", 1)
-            met = attack_metrics(m, v, groups=g)
-            row = {**keys, "target": role, "attack": name, "auc": met["auc"], "tpr_1pct": met["tpr_at_1pct_fpr"],
-                   "tpr_0_1pct": met["tpr_at_0_1pct_fpr"]}  # fmt: skip
-            for grp, b in met["by_group"].items():
-                row.update({f"auc[{grp}]": b["auc"], f"tpr_1pct[{grp}]": b["tpr_at_1pct_fpr"],
-                            f"tpr_0_1pct[{grp}]": b["tpr_at_0_1pct_fpr"], f"n[{grp}]": b["n"]})  # fmt: skip
-            rows.append(row)
-        for role in ("biased", "fair"):
-            rows.append({**keys, "target": role, "attack": "(utility)", "accuracy": summ[role]["accuracy"],
-                         "spd": summ[role]["fairness"]["statistical_parity_difference"]})  # fmt: skip
-        rows.append({**keys, "target": "pair", "attack": "(discrepancy)",
-                     "disc_members": summ["discrepancy"]["members_mean"],
-                     "disc_nonmembers": summ["discrepancy"]["nonmembers_mean"],
-                     "rmia_refs": summ["fair"]["attacks"].get("rmia", {}).get("references"),
-                     "wall_seconds": summ["wall_seconds"]})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def paired(a: pd.Series, b: pd.Series) -> str:
-    """Mean ± 95% t half-width of the per-seed difference a - b, and how many seeds have a > b."""
-    d = (a - b).dropna()
-    return f"{fmt(d, 3)} ({int((d > 0).sum())}/{len(d)} seeds > 0)"
-
-
-def regime_report(df: pd.DataFrame, weight: float = 3.0) -> tuple[list[str], dict[str, Any]]:
-    """Issue 15's regime targets: FD-MIA vs the best score-based attack on the fair model; RMIA(2) vs LiRA(8)."""
-    md, tg = [], {}
-    att = df[~df.attack.str.startswith("(")]
-    for case, g in att[att.weight == weight].groupby("case"):
-        wide = g.pivot_table(index="seed", columns=["target", "attack"], values=["auc", "tpr_1pct", "tpr_0_1pct"])
-        fair_best = wide["auc"]["fair"][list(SCORE_BASED)].max(axis=1)
-        best_name = wide["auc"]["fair"][list(SCORE_BASED)].idxmax(axis=1)
-        best_tpr1 = pd.Series([wide["tpr_1pct"]["fair"].loc[s, n] for s, n in best_name.items()], index=best_name.index)
-        fd = wide["auc"]["pair"]["fdmia"]
-        biased_best = wide["auc"]["biased"][list(SCORE_BASED)].max(axis=1)
-        util = df[(df.case == case) & (df.weight == weight) & (df.attack == "(utility)")]
-        disc = df[(df.case == case) & (df.weight == weight) & (df.attack == "(discrepancy)")]
-        rec = {"seeds": sorted(wide.index.tolist()), "fdmia_auc": ci(fd), "best_fair_auc": ci(fair_best),
-               "best_biased_auc": ci(biased_best), "fdmia_minus_best_fair": ci(fd - fair_best),
-               "fdmia_minus_best_biased": ci(fd - biased_best),
-               "fdmia_beats_best_ci_excludes_0": bool(ci(fd - fair_best)[0] - ci(fd - fair_best)[1] > 0),
-               "fdmia_tpr1": ci(wide["tpr_1pct"]["pair"]["fdmia"]), "best_fair_tpr1": ci(best_tpr1),
-               "best_fair_attack_per_seed": best_name.tolist()}  # fmt: skip
-        md += [f"### {case}, fairness weight {weight:g} ({len(wide)} seeds)\n",
-               f"- fair model accuracy {fmt(util[util.target == 'fair'].accuracy)} (biased "
-               f"{fmt(util[util.target == 'biased'].accuracy)}), SPD {fmt(util[util.target == 'fair'].spd)} "
-               f"(biased {fmt(util[util.target == 'biased'].spd)})",
-               f"- best score-based attack AUC: biased {fmt(biased_best)}, fair {fmt(fair_best)} "
-               f"(per seed: {', '.join(best_name)})",
-               f"- FD-MIA AUC {fmt(fd)}; FD-MIA minus the best score-based attack on the fair model (paired): "
-               f"**{paired(fd, fair_best)}**",
-               f"- FD-MIA minus the best score-based attack on the *biased* model alone (paired): "
-               f"{paired(fd, biased_best)}",
-               f"- TPR at 1% FPR: FD-MIA {fmt(wide['tpr_1pct']['pair']['fdmia'], 4)} vs that best attack "
-               f"{fmt(best_tpr1, 4)}",
-               f"- |p_biased - p_fair| of the true class: members {fmt(disc.disc_members, 4)}, non-members "
-               f"{fmt(disc.disc_nonmembers, 4)}"]  # fmt: skip
-        for role in ("biased", "fair"):
-            r2 = wide["tpr_0_1pct"][role]["rmia_offline"]
-            l8 = wide["tpr_0_1pct"][role]["lira_offline"]
-            rec[f"rmia2_offline_tpr01_{role}"] = ci(r2)
-            rec[f"lira8_offline_tpr01_{role}"] = ci(l8)
-            rec[f"rmia2_online_tpr01_{role}"] = ci(wide["tpr_0_1pct"][role]["rmia"])
-            rec[f"rmia2_geq_lira8_{role}"] = int((r2 >= l8).sum())
-            md.append(f"- {role} target, TPR at 0.1% FPR: RMIA offline with 2 references {fmt(r2, 4)} "
-                      f"(online {fmt(wide['tpr_0_1pct'][role]['rmia'], 4)}) vs offline LiRA with 8 {fmt(l8, 4)}; "
-                      f"RMIA(2) - LiRA(8) {paired(r2, l8)}; RMIA >= LiRA on {int((r2 >= l8).sum())}/{len(r2)} "
-                      f"seeds. AUC: RMIA(2) {fmt(wide['auc'][role]['rmia_offline'])}, LiRA(8) "
-                      f"{fmt(wide['auc'][role]['lira_offline'])}")  # fmt: skip
-        md.append("")
-        tg[case] = rec
-    return md, tg
-
-
-def attack_auc_table(df: pd.DataFrame) -> list[str]:
-    """AUC / TPR@1% / TPR@0.1% of every attack, biased and fair, per case and weight; per-group AUC."""
-    att = df[~df.attack.str.startswith("(")]
-    groups = sorted({c[4:-1] for c in df.columns if c.startswith("auc[")})
-    head = "| case | weight | target | attack | AUC | TPR@1%FPR | TPR@0.1%FPR | " + " | ".join(
-        f"AUC [{g}] / TPR@1% [{g}]" for g in groups) + " | seeds |"  # fmt: skip
-    lines = [head, "|" + "---|" * (8 + len(groups))]
-    for keys, g in att.groupby(["case", "weight", "target", "attack"], sort=True):
-        per = [f"{fmt(g[f'auc[{x}]'])} / {fmt(g[f'tpr_1pct[{x}]'], 3)}" if f"auc[{x}]" in g and g[f"auc[{x}]"].notna().any()
-               else "-" for x in groups]  # fmt: skip
-        lines.append(f"| {keys[0]} | {keys[1]:g} | {keys[2]} | {keys[3]} | {fmt(g.auc)} | {fmt(g.tpr_1pct, 4)} | "
-                     f"{fmt(g.tpr_0_1pct, 4)} | {' | '.join(per)} | {g.seed.nunique()} |")  # fmt: skip
-    return lines
-
-
-def sweep_plot(df: pd.DataFrame, path: Path) -> None:
-    """Attack AUC against fairness weight, one line per attack; fair solid, biased dashed (weight 0 = biased)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    att = df[~df.attack.str.startswith("(")]
-    cases = sorted(att.case.unique())
-    fig, axes = plt.subplots(1, len(cases), figsize=(5.5 * len(cases), 4.2), squeeze=False)
-    for ax, case in zip(axes[0], cases, strict=True):
-        d = att[att.case == case]
-        for i, name in enumerate([*SCORE_BASED, "label"]):
-            color = f"C{i}"
-            b = d[(d.target == "biased") & (d.attack == name)].groupby("weight").auc.mean()
-            f = d[(d.target == "fair") & (d.attack == name)].groupby("weight").auc.mean()
-            if len(f):
-                xs = [0.0, *f.index]
-                ax.plot(xs, [b.mean(), *f.values], "-o", color=color, label=f"{name} (fair)", ms=3)
-                ax.plot(xs, [b.mean()] * len(xs), "--", color=color, lw=0.8)
-        fd = d[d.attack == "fdmia"].groupby("weight").auc.agg(["mean", lambda x: ci(x)[1]])
-        if len(fd):
-            ax.errorbar(fd.index, fd["mean"], yerr=fd.iloc[:, 1], fmt="-s", color="black", label="FD-MIA (pair)")
-        ax.axhline(0.5, color="grey", lw=0.6)
-        ax.set_xlabel("fairness weight of the fair model (0 = the biased model)")
-        ax.set_ylabel("attack AUC (mean over seeds)")
-        ax.set_title(f"{case}: dashed = attack on the biased model")
-        ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_regime(meta: dict[str, Any]) -> None:
-    """privacy.regime.{md,json,csv} and privacy.regime_sweep.png from every cached regime cell."""
-    paths = sorted((CACHE / "regime").glob("*.json"))
-    df = regime_rows(paths)
-    if df.empty:
-        return
-    df.to_csv(RESULTS / "privacy.regime.csv", index=False)
-    md_t, tg = regime_report(df)
-    sweep_plot(df, RESULTS / "privacy.regime_sweep.png")
-    util = df[df.attack == "(utility)"]
-    ut = ["| case | weight | target | accuracy | SPD | seeds |", "|---|---|---|---|---|---|"]
-    for k, g in util.groupby(["case", "weight", "target"]):
-        ut.append(f"| {k[0]} | {k[1]:g} | {k[2]} | {fmt(g.accuracy)} | {fmt(g.spd)} | {g.seed.nunique()} |")
-    sw = ["| case | weight | seeds | best score attack AUC, biased | best score attack AUC, fair | FD-MIA AUC | "
-          "FD-MIA − best on fair (paired) | FD-MIA − best on biased (paired) |", "|---|---|---|---|---|---|---|---|"]
-    att = df[~df.attack.str.startswith("(")]
-    for (case, w), g in att.groupby(["case", "weight"]):
-        auc = g.pivot_table(index="seed", columns=["target", "attack"], values="auc")
-        bb, bf = auc["biased"][list(SCORE_BASED)].max(axis=1), auc["fair"][list(SCORE_BASED)].max(axis=1)
-        fd = auc["pair"]["fdmia"]
-        sw.append(f"| {case} | {w:g} | {len(auc)} | {fmt(bb)} | {fmt(bf)} | {fmt(fd)} | {paired(fd, bf)} | "
-                  f"{paired(fd, bb)} |")  # fmt: skip
-    disc = df[df.attack == "(discrepancy)"]
-    dt = ["| case | weight | members | non-members | seeds |", "|---|---|---|---|---|"]
-    for k, g in disc.groupby(["case", "weight"]):
-        dt.append(f"| {k[0]} | {k[1]:g} | {fmt(g.disc_members, 4)} | {fmt(g.disc_nonmembers, 4)} | {len(g)} |")
-    md = ["# Privacy benchmark: the over-fitting regime (issue 15)\n", f"Runs: {RUNS['regime']}; tables: "
-          f"`{meta['command']}`  ",
-          f"{meta['machine']}. Wall time of the cells: {disc.wall_seconds.sum() / 60:.1f} min on a shared machine.\n",
-          "What was run: Adult/sex and COMPAS/race, a random 2,000-row subsample per seed split 500 members / 500 "
-          "held-out non-members / 1,000 attacker pool rows; the biased model is the torch MLP (one hidden layer "
-          "of 256, Adam lr 0.01, 200 epochs, batch 64, no weight decay), the fair model the same recipe with the "
-          "fairness penalty at the given weight (same seed); 8 shadow pairs trained the same way (every pool and "
-          "evaluation row IN 2 of 8); attacks loss, Shokri shadow, LiRA online/offline (8 shadows), RMIA "
-          "online/offline with the first 2 shadows as its only reference models, FD-MIA and |diff| threshold, "
-          "label-only. Evaluation: 500 members vs 500 non-members, never used to fit an attack or a threshold. "
-          f"Weight 3: seeds {meta['args'].get('regime_seeds')}; other weights: seeds {meta['args'].get('sweep_seeds')}. "
-          "Mean ± 95% Student-t half-width over seeds; paired differences are per seed. With 500 non-members "
-          "TPR at 0.1% FPR is measured at FPR = 0 (the first non-member), so it is coarse.\n",
-          "## Targets\n", *md_t, "## Fairness-weight sweep (best over loss, shadow, LiRA, RMIA; per seed)\n",
-          *sw, "", "## Utility\n", *ut, "", "## Member vs non-member discrepancy\n", *dt, "",
-          "## Every attack (per-group: AUC / TPR@1%FPR within the group's members and non-members)\n",
-          *attack_auc_table(df), "", "![sweep](privacy.regime_sweep.png)", ""]  # fmt: skip
-    (RESULTS / "privacy.regime.md").write_text("\n".join(md) + "\n")
-    (RESULTS / "privacy.regime.json").write_text(json.dumps({"meta": meta, "targets": tg,
-                                                             "rows": df.replace({np.nan: None}).to_dict(orient="records")},
-                                                            indent=1, default=str) + "\n")  # fmt: skip
-
-
 # ---------------------------------------------------------------------------------------------
 # tables
 # ---------------------------------------------------------------------------------------------
@@ -631,7 +432,7 @@ def main() -> None:
     ap.add_argument("--regime-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--sweep-seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--weights", type=float, nargs="+", default=[1.0, 5.0])
-    ap.add_argument("--regime-rows", type=int, default=2000)
+    ap.add_argument("--regime-rows", type=int, default=2000, help="subsample of the regime cells (a quarter members)")
     ap.add_argument("--dp-seeds-list", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--canaries", type=int, default=100)
     ap.add_argument("--repair-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
