@@ -29,9 +29,12 @@ _PY = "OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/privacy.py"
 #: The runs that filled the cache (each resumes from it); ``--sections report`` rebuilds the tables.
 RUNS = {
     "regime": f"`{_PY} --sections regime,sweep` (500 members: weight 3 on seeds 0-4, weights 1 and 5 on seeds "
-              f"0-2), `{_PY} --sections sweep --weights 0 2 4 --sweep-seeds 0 1 2` (500 members) and "
-              f"`{_PY} --sections regime --regime-rows 8000 --regime-seeds 0 1` (2,000 members on Adult; COMPAS "
-              "has 6,172 rows, so its largest cell is all of them: 1,543 members)",
+              f"0-2); `{_PY} --sections sweep --weights 0 2 4 --sweep-seeds 0 1 2`; "
+              f"`{_PY} --sections sweep --weights 0 1 2 4 5 --sweep-seeds 3 4` (every weight on seeds 0-4); "
+              f"`{_PY} --sections regime --regime-rows 8000 --regime-seeds 0 1`, then `--regime-seeds 2 3 4` "
+              "(2,000 members on Adult; COMPAS has 6,172 rows, so its cell uses all of them: 1,543 members); "
+              f"`{_PY} --sections regime --regime-rows 32000 --regime-seeds 0` (8,000 members, Adult only); "
+              f"`{_PY} --sections sweep --regime-rows 8000 --weights 0 1 5 --sweep-seeds 0 1 2`",
     "repairs": f"`{_PY} --sections repairs --repair-seeds 0 1 2 --repair-shadows 4`, then "
                f"`--repair-seeds 0 1 --repair-names poisoning` and `--repair-seeds 2 3 4` (same options)",
 }  # fmt: skip
