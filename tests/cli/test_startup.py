@@ -48,6 +48,8 @@ def test_ctrl_c_is_one_line_exit_130_and_nothing_is_left(tmp_path):
     out = tmp_path / "out"
     proc = _run(f"""
         import os, signal, sys, time
+        # Ctrl-C as in a terminal: pytest-xdist workers ignore SIGINT and children inherit that
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import trustlab.fairness as fairness
 
         def interrupted(*args, **kwargs):

@@ -156,6 +156,8 @@ def test_staged_output_moves_a_new_folder_into_place_and_cleans_on_error(tmp_pat
 def test_ctrl_c_leaves_no_staging_folder(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, time
+        # Ctrl-C as in a terminal: pytest-xdist workers ignore SIGINT and children inherit that
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from trustlab.results import staged_output
         try:
             with staged_output({str(tmp_path / 'out')!r}) as stage:
