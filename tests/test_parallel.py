@@ -161,7 +161,7 @@ def test_the_readme_postgresql_url_works_with_the_installed_driver(pg_readme_url
 
 
 def test_no_error_message_shows_the_password(pg_server, pg_readme_url: str, tmp_path, capsys) -> None:
-    from trustlab._errors import ConfigError
+    from trustlab import ConfigError
     from trustlab.cli import main
     from trustlab.poisoning._storage import open_storage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.backdoor import (
     BLEND_PATTERN_SEED,
     Trigger,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from trustlab._errors import ConfigError, ModelFileError
+from trustlab import ConfigError, ModelFileError
 from trustlab.backdoor import (
     SmallCNN,
     check_model,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.backdoor import Trigger, attack_success_rate, parse_trigger, poison
 
 MNIST = (1, 28, 28)

@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from trustlab._errors import DataError, DataNotInstalledError
+from trustlab import DataError, DataNotInstalledError
 from trustlab.datasets import (
     ImageDataset,
     load_digits8,

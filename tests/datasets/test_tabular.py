@@ -192,7 +192,7 @@ def test_csv_records_why_labels_and_groups_were_chosen_and_decodes_labels(tmp_pa
 
 
 def test_intersection_and_privileged_override(tmp_path):
-    from trustlab._errors import DataError
+    from trustlab import DataError
     from trustlab.datasets import load_csv
 
     path, df = _loans(tmp_path)
@@ -213,7 +213,7 @@ def test_intersection_and_privileged_override(tmp_path):
 
 
 def test_too_small_inputs_and_groups_are_refused(tmp_path):
-    from trustlab._errors import DataError
+    from trustlab import DataError
     from trustlab.datasets import MIN_SPLIT_ROWS, check_splittable, load_csv, split_dataset
 
     path, df = _loans(tmp_path)

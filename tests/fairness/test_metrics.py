@@ -71,7 +71,7 @@ def test_multivalued_attribute_is_privileged_vs_rest():
 
 @pytest.mark.parametrize("pred", [[0.2, 0.9, 0.1, 0.7], [2, 1, 2, 1], ["yes", "no", "yes", "no"]])
 def test_predictions_that_are_not_0_1_labels_are_refused(pred):
-    from trustlab._errors import LearnerError
+    from trustlab import LearnerError
 
     with pytest.raises(LearnerError, match="not"):
         evaluate([0, 1, 0, 1], pred, sensitive_features=["a", "a", "b", "b"], privileged="a")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.fairness import FAIRNESS_KEYS, FAIRNESS_METRICS, evaluate, get_metric, metric_names
 
 

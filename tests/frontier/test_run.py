@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.datasets import make_synthetic, split_dataset
 from trustlab.fairness import evaluate_on, fit_baseline, get_metric
 from trustlab.frontier import (

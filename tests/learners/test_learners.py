@@ -88,7 +88,7 @@ def test_unseen_category_does_not_crash(frame):
     ],
 )
 def test_non_classifiers_are_refused_before_any_fit(spec, message):
-    from trustlab._errors import LearnerError
+    from trustlab import LearnerError
     from trustlab.learners import make_estimator
 
     with pytest.raises(LearnerError, match=message):
@@ -96,7 +96,7 @@ def test_non_classifiers_are_refused_before_any_fit(spec, message):
 
 
 def test_an_estimator_sklearn_cannot_use_is_refused():
-    from trustlab._errors import LearnerError
+    from trustlab import LearnerError
     from trustlab.learners import make_estimator
 
     class Plain:

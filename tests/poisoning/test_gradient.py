@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.cli import main
 from trustlab.fairness import evaluate, flat_block, get_metric
 from trustlab.poisoning import (

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trustlab._errors import ConfigError, DataError
+from trustlab import ConfigError, DataError
 from trustlab.datasets import make_synthetic, split_dataset
 from trustlab.fairness import evaluate
 from trustlab.learners import make_learner

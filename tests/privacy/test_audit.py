@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError, DataError
+from trustlab import ConfigError, DataError
 from trustlab.privacy import PairSpec, partition, privacy_audit
 
 ALL = "loss,shadow,lira,fdmia,label"
@@ -90,3 +90,12 @@ def test_bad_inputs(synthetic):
     with pytest.raises(ConfigError, match="LiRA needs"):
         privacy_audit(synthetic, members=np.arange(10), nonmembers=np.arange(10, 20),
                       shadow_pool=np.arange(20, 60), spec=spec, attacks="lira", shadows=1)  # fmt: skip
+
+
+def test_partition_subsample_and_oversized_request():
+    m, nm, sp = partition(1000, seed=3, max_rows=200)
+    assert (len(m), len(nm), len(sp)) == (50, 50, 100)
+    assert len(np.intersect1d(m, nm)) == len(np.intersect1d(m, sp)) == len(np.intersect1d(nm, sp)) == 0
+    with pytest.warns(UserWarning, match="exceeds the 300 rows"):
+        m, nm, sp = partition(300, seed=3, max_rows=2000)
+    assert len(m) + len(nm) + len(sp) == 300

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.privacy import parse_defence, restrict_output
 
 P = np.array([[0.123456, 0.876544], [0.7, 0.3]])

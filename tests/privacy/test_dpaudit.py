@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.privacy import audit_scores, clopper_pearson_upper, dp_audit, epsilon_lower_bound
 
 

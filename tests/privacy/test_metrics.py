@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import DataError
+from trustlab import DataError
 from trustlab.privacy import attack_metrics, best_threshold, tpr_at_fpr
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.fairness import statistical_parity_difference
 from trustlab.privacy import BlackBox, PairSpec, TorchMLPClassifier, group_penalty
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.datasets import load_builtin
 from trustlab.fairness import statistical_parity_difference
 from trustlab.privacy import REPAIRS, BlackBox, PairSpec, check_fair_method, privacy_audit

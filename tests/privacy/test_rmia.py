@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.privacy import PairSpec, TorchMLPClassifier, privacy_audit, rmia_marginal, rmia_scores
 
 

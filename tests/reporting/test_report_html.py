@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from _report_folders import POISON, make_folder
 
-from trustlab._errors import DataError
+from trustlab import DataError
 from trustlab.cli import main
 from trustlab.reporting import write_report
 from trustlab.reporting._html import MAX_CSV_ROWS

@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from trustlab._errors import ConfigError
+from trustlab import ConfigError
 from trustlab.results import (
     SCHEMA_VERSION,
     ResultSchemaError,

@@ -27,6 +27,7 @@ Protocol (one seed):
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,9 @@ def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember
         Shares of the target's members and held-out non-members; the rest is
         the attacker's shadow pool.
     max_rows : int, optional
-        Use a random subsample of this many rows (say so when reporting).
+        Use a random subsample of this many rows (say so when reporting). More
+        rows than ``n`` means all of them, with a ``UserWarning``, so a report
+        does not claim a size that was not used.
 
     Returns
     -------
@@ -89,6 +92,9 @@ def partition(n: int, *, seed: int = 0, member_fraction: float = 0.25, nonmember
     if max_rows is not None:
         if max_rows < 10:
             raise ConfigError(f"max_rows must be >= 10, got {max_rows}")
+        if max_rows > n:
+            warnings.warn(f"max_rows={max_rows:,} exceeds the {n:,} rows available; using all of them",
+                          UserWarning, stacklevel=2)  # fmt: skip
         idx = idx[:max_rows]
     n_m = int(round(member_fraction * len(idx)))
     n_n = int(round(nonmember_fraction * len(idx)))
