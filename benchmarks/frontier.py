@@ -16,7 +16,8 @@ budget, space, sampler, trials) poisoning run is cached as one JSON file under
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/frontier.py \
         --cells adult:xgb adult:rf compas:rf compas:gb compas:xgb adult:gb
     .venv/bin/python benchmarks/frontier.py --summarise-only
-    .venv/bin/python benchmarks/frontier.py --sampler random --cells adult:xgb   # the TPE-vs-random arm
+    .venv/bin/python benchmarks/frontier.py --sampler random --top-allowance none --cells adult:xgb  # pure random
+    .venv/bin/python benchmarks/frontier.py --sampler random-starts --top-allowance none --cells adult:xgb
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ LEARNERS = ("rf", "gb", "xgb")
 BUDGETS = (0.025, 0.05, 0.1, 0.15)
 SEEDS = (0, 1, 2, 3, 4)
 ORDER = ("adult:xgb", "adult:rf", "compas:rf", "compas:gb", "compas:xgb", "adult:gb")
+#: ``--sampler`` arms: (optuna sampler, warm_start). ``random`` is pure random search (no warm starts, so no
+#: line search either: the naive control); ``random-starts`` gets the same warm starts and line search as TPE,
+#: so the pair (tpe, random-starts) differs only in the sampler.
+SAMPLER_ARMS = {"tpe": ("tpe", None), "gp": ("gp", None), "random": ("random", None),
+                "random-starts": ("random", True)}  # fmt: skip
+#: The comparison tables: arm -> what it measures.
+RANDOM_ARMS = {"random": "the whole search (warm starts, line search, TPE) vs pure random search",
+               "random-starts": "TPE vs the random sampler after the same warm starts and line search"}  # fmt: skip
 
 
 def _write(path: Path, data: Any) -> None:
@@ -130,9 +139,11 @@ def run_cell(name: str, learner: str, seed: int, args: argparse.Namespace, *, wh
         if pfile.exists():
             continue
         t0 = time.perf_counter()
+        sampler, warm_start = SAMPLER_ARMS[args.sampler]
         res = run_poisoning(get_split(), learner=learner, sensitive=sens, seed=seed, space=args.space, budget=b,
-                            metric=metric, n_trials=args.trials, sampler=args.sampler, n_jobs=1, learner_jobs=1,
-                            max_accuracy_loss=allowance, visibility=(b == 0.1 and rule == "1pt"))  # fmt: skip
+                            metric=metric, n_trials=args.trials, sampler=sampler, warm_start=warm_start, n_jobs=1,
+                            learner_jobs=1, max_accuracy_loss=allowance,
+                            visibility=(b == 0.1 and rule == "1pt"))  # fmt: skip
         pts = poisoning_points(res.summary, budget=b, metric=metric,
                                setting={"space": args.space, "sampler": args.sampler, "n_trials": args.trials,
                                         "max_accuracy_loss": allowance, "allowance_rule": rule})  # fmt: skip
@@ -203,6 +214,15 @@ def collect(space: str, trials: int) -> pd.DataFrame:
                              "won_by": search.get("won_by"), "gain_over_best_start_test": gain,
                              "feasible": details.get("feasible")})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _won_by(runs: pd.DataFrame) -> dict[str, int]:
+    """How many runs' chosen trial came from a warm start, the line search or the sampler."""
+    return {k: int((runs.won_by == k).sum()) for k in ("warm start", "line search", "sampler")}
+
+
+def _won_text(won: dict[str, int]) -> str:
+    return " / ".join(str(won[k]) for k in ("warm start", "line search", "sampler"))
 
 
 def summarise(df: pd.DataFrame, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -305,25 +325,31 @@ def targets(df: pd.DataFrame) -> tuple[list[str], dict[str, Any]]:
                      f"{'met' if met else 'missed'}.")  # fmt: skip
     else:
         lines.append("not run.")
-    lines += ["", "**TPE vs the random sampler at equal trainings** (paired over seeds: random's test "
-              "unfairness minus TPE's; > 0 means TPE is fairer).", "",
-              "| dataset | learner | budget | difference | seeds | TPE better (CI excludes 0) |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
-    rnd = df[(df.kind == "poisoning") & (df.sampler == "random")]
-    any_pair = False
-    for (name, learner, b), r in rnd.groupby(["dataset", "learner", "budget"]):
-        t = tpe[(tpe.dataset == name) & (tpe.learner == learner) & (tpe.budget == b)]
-        pair = r.set_index("seed").unfairness.sub(t.set_index("seed").unfairness).dropna()
-        if pair.empty:
-            continue
-        any_pair = True
-        m, hw, n = mean_ci(pair)
-        better = bool(np.isfinite(hw) and m - hw > 0)
-        out["tpe_vs_random"].append({"dataset": name, "learner": learner, "budget": b, "diff": m, "diff_ci95": hw,
-                                     "n_seeds": n, "tpe_better": better})  # fmt: skip
-        lines.append(f"| {name} | {learner} | {100 * b:g}% | {fmt(pair)} | {n} | {'yes' if better else 'no'} |")
-    if not any_pair:
-        lines.append("| – | – | – | not run | – | – |")
+    for arm, what in RANDOM_ARMS.items():
+        lines += ["", f"**TPE vs `{arm}` at equal trainings: {what}** (paired over seeds: {arm}'s test "
+                  "unfairness minus TPE's; > 0 means TPE is fairer; 'won by' counts the seeds whose chosen trial "
+                  "came from a warm start / the line search / the sampler).", "",
+                  "| dataset | learner | budget | difference | seeds | TPE better (CI excludes 0) | TPE won by | "
+                  f"{arm} won by |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        rnd = df[(df.kind == "poisoning") & (df.sampler == arm) & (df.rule == "1pt")]
+        any_pair = False
+        for (name, learner, b), r in rnd.groupby(["dataset", "learner", "budget"]):
+            t = tpe[(tpe.dataset == name) & (tpe.learner == learner) & (tpe.budget == b)]
+            pair = r.set_index("seed").unfairness.sub(t.set_index("seed").unfairness).dropna()
+            if pair.empty:
+                continue
+            any_pair = True
+            m, hw, n = mean_ci(pair)
+            better = bool(np.isfinite(hw) and m - hw > 0)
+            seeds = set(pair.index)
+            won_t, won_r = (_won_by(x[x.seed.isin(seeds)]) for x in (t, r))
+            out["tpe_vs_random"].append({"arm": arm, "dataset": name, "learner": learner, "budget": b, "diff": m,
+                                         "diff_ci95": hw, "n_seeds": n, "tpe_better": better,
+                                         "tpe_won_by": won_t, "random_won_by": won_r})  # fmt: skip
+            lines.append(f"| {name} | {learner} | {100 * b:g}% | {fmt(pair)} | {n} | {'yes' if better else 'no'} | "
+                         f"{_won_text(won_t)} | {_won_text(won_r)} |")  # fmt: skip
+        if not any_pair:
+            lines.append("| – | – | – | not run | – | – | – | – |")
     lines += ["", "**Search vs the best enqueued start** (test unfairness of the best start minus the chosen "
               "point's; > 0 means the search improved on its warm starts).", "",
               "| dataset | learner | budget | gain on test | won by the search (line search or sampler) | gain > 0 |", "|---|---|---|---|---|---|"]
@@ -362,7 +388,8 @@ def main() -> None:
     parser.add_argument("--budgets", nargs="+", type=float, default=list(BUDGETS))
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--space", default="boundary")
-    parser.add_argument("--sampler", default="tpe")
+    parser.add_argument("--sampler", default="tpe", choices=tuple(SAMPLER_ARMS),
+                        help="random: pure random search; random-starts: random after TPE's warm starts and line search")
     parser.add_argument("--top-allowance", choices=("massaging", "none"), default="massaging",
                         help="also run the largest budget with full massaging's validation accuracy loss as allowance")
     parser.add_argument("--eg-bounds", nargs="*", type=float, default=list(EG_BOUNDS))

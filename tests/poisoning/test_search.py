@@ -166,6 +166,11 @@ def test_the_line_search_bisects_fill_where_the_allowance_starts_to_bind():
     p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4, sampler="random")
     trials = {t.number: t for t in p.study_.trials}
     assert p.warm_start_trials_ == []  # the random sampler (the control) gets no warm start and no line search
+    assert p.line_search_trials_ == []
+    p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4, sampler="random", warm_start=True)
+    assert p.warm_start_trials_ == [0, 1] and p.line_search_trials_ == [2, 3, 4, 5]  # asked for: as TPE gets them
+    p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4, warm_start=False)
+    assert p.warm_start_trials_ == [] and p.line_search_trials_ == []
     p = _fit(Monotone(), max_accuracy_loss=0.03, n_trials=6, line_search=4)
     trials = {t.number: t for t in p.study_.trials}
     assert p.warm_start_trials_ == [0, 1] and p.line_search_trials_ == [2, 3, 4, 5]

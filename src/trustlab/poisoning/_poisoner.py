@@ -118,7 +118,8 @@ class FairnessPoisoner(BaseEstimator):
     n_trials : int, default=60
         Black-box trainings of the search.
     sampler : {"tpe", "gp", "random", "cmaes"}
-        optuna sampler; ``random`` is the control (no warm start).
+        optuna sampler; ``random`` is the control (by default without warm
+        starts: see ``warm_start``).
     objective : {"constrained", "pareto"}
         ``pareto`` optimises (unfairness, accuracy) jointly; ``pareto_front_``
         holds the non-dominated trials.
@@ -132,9 +133,13 @@ class FairnessPoisoner(BaseEstimator):
     privileged : value, optional
         Privileged value of the sensitive attribute; required when it has more
         than two values (the others form the unprivileged group).
-    warm_start : bool, default=True
+    warm_start : bool, optional
         Enqueue the space's warm-start points first (``space.warm_starts()``);
-        they count as trials of the budget.
+        they count as trials of the budget. ``None`` (default): yes, except for
+        the ``random`` sampler, whose default is pure random search (the naive
+        control); ``warm_start=True`` with ``sampler="random"`` gives the same
+        warm starts and line search as the other samplers, so only the sampler
+        differs (the paired sampler comparison).
     cv : int, default=3
         Folds of the cross-fitted black-box scores that place the score bands.
     line_search : int, default=4
@@ -203,7 +208,7 @@ class FairnessPoisoner(BaseEstimator):
         storage: Any = None,
         study_name: str | None = None,
         privileged: Any = None,
-        warm_start: bool = True,
+        warm_start: bool | None = None,
         cv: int = 3,
         line_search: int = 4,
         study_attrs: dict[str, Any] | None = None,
@@ -412,7 +417,7 @@ class FairnessPoisoner(BaseEstimator):
             study.set_user_attr("trustlab_config", config)
             for k, v in (self.study_attrs or {}).items():
                 study.set_user_attr(k, v)
-            if self.warm_start and self.sampler != "random":
+            if self.warm_start or (self.warm_start is None and self.sampler != "random"):
                 for point in (self.space_.warm_starts() if hasattr(self.space_, "warm_starts") else []):
                     study.enqueue_trial(point, user_attrs={"origin": "warm start"})
         elif stored != config:

@@ -98,7 +98,7 @@ def run_poisoning(split: DataSplit, *, learner: Any, sensitive: str, seed: int =
                   sampler: str = "tpe", objective: str = "constrained", max_accuracy_loss: float = 0.01,
                   accuracy_bound: str = "upper", confidence: float = 0.8, n_jobs: int = 1,
                   learner_jobs: int | None = None, storage: Any = None, study_name: str | None = None,
-                  study_attrs: dict[str, Any] | None = None, warm_start: bool = True, line_search: int = 4,
+                  study_attrs: dict[str, Any] | None = None, warm_start: bool | None = None, line_search: int = 4,
                   visibility: bool = True, show_progress: bool = False) -> PoisoningResult:  # fmt: skip
     """Search for added rows on train + validation, then measure baseline, rows and control on test once.
 
