@@ -81,7 +81,7 @@ def poison_cmd(
     metric: str = typer.Option("statistical_parity", "--metric", help=METRIC_HELP),
     space: str = typer.Option("boundary", "--space", help="Search space: boundary (default), bands or counterfactual."),
     trials: int = typer.Option(60, "--trials", help="Black-box trainings of the search."),
-    sampler: str = typer.Option("tpe", "--sampler", help="tpe, gp, random, cmaes."),
+    sampler: str = typer.Option("tpe", "--sampler", help="tpe, gp, cmaes, or random (pure random search: no warm starts, the naive control)."),
     objective: str = typer.Option("constrained", "--objective", help="constrained or pareto."),
     max_accuracy_loss: float = typer.Option(0.01, "--max-accuracy-loss", help="Allowed validation accuracy drop."),
     accuracy_bound: str = typer.Option("upper", "--accuracy-bound", help="What the allowance bounds: upper (one-sided "
