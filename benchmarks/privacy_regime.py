@@ -36,7 +36,9 @@ RUNS = {
               f"`{_PY} --sections regime --regime-rows 32000 --regime-seeds 0` (8,000 members, Adult only); "
               f"`{_PY} --sections sweep --regime-rows 8000 --weights 0 1 5 --sweep-seeds 0 1 2`",
     "repairs": f"`{_PY} --sections repairs --repair-seeds 0 1 2 --repair-shadows 4`, then "
-               f"`--repair-seeds 0 1 --repair-names poisoning` and `--repair-seeds 2 3 4` (same options)",
+               f"`--repair-seeds 0 1 --repair-names poisoning` and `--repair-seeds 2 3 4` (same options); default "
+               f"setting: `{_PY} --sections repairs --repair-setting default --repair-shadows 4 --repair-seeds 0 1 2`, "
+               "then `--repair-seeds 3 4`",
 }  # fmt: skip
 #: Keys of one row of the regime tables: the case, the training size (members) and the fairness weight.
 KEYS = ["case", "members", "weight"]
