@@ -230,7 +230,9 @@ def summarise(df: pd.DataFrame, args: argparse.Namespace) -> tuple[dict[str, Any
     out: dict[str, Any] = {"cells": [], "targets": {}}
     lines = ["Runs: `OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/frontier.py --cells "
              "adult:xgb adult:rf compas:rf compas:gb compas:xgb adult:gb` (and a second process with "
-             "`--cells compas:xgb compas:rf compas:gb`), resumed from the per-cell cache; tables: "
+             "`--cells compas:xgb compas:rf compas:gb`), resumed from the per-cell cache; the random-sampler arms: "
+             "`--sampler random --top-allowance none --cells adult:rf adult:gb adult:xgb compas:xgb` and "
+             "`--sampler random-starts --top-allowance none --cells adult:rf adult:gb adult:xgb`; tables: "
              f"`{args.command}`. {space_tag(args.space)} space; 2 cores shared with other work.", "",
              "Test split (30%), mean ± 95% Student-t interval over the seeds present (n shown when < 5). "
              "Unfairness: |SPD| on Adult/sex, |FPR gap| on COMPAS/race. Gap = a point's |metric| minus the "
