@@ -33,8 +33,12 @@ RUNS = {
               f"`{_PY} --sections sweep --weights 0 1 2 4 5 --sweep-seeds 3 4` (every weight on seeds 0-4); "
               f"`{_PY} --sections regime --regime-rows 8000 --regime-seeds 0 1`, then `--regime-seeds 2 3 4` "
               "(2,000 members on Adult; COMPAS has 6,172 rows, so its cell uses all of them: 1,543 members); "
-              f"`{_PY} --sections regime --regime-rows 32000 --regime-seeds 0` (8,000 members, Adult only); "
-              f"`{_PY} --sections sweep --regime-rows 8000 --weights 0 1 5 --sweep-seeds 0 1 2`",
+              f"`{_PY} --sections regime --regime-rows 32000 --regime-seeds 0`, then `--regime-seeds 1 2` and "
+              "`--regime-seeds 3 4` (8,000 members, Adult only); "
+              f"`{_PY} --sections sweep --regime-rows 8000 --weights 0 1 5 --sweep-seeds 0 1 2`, then "
+              "`--weights 2 4 --sweep-seeds 0 1 2 3 4` and `--weights 0 1 5 --sweep-seeds 3 4`; "
+              f"`{_PY} --sections sweep --regime-rows 32000 --weights 0 1 --sweep-seeds 0 1 2 3 4` beside "
+              "`--weights 2 4` (same seeds), then `--weights 5 --sweep-seeds 0 1 2` beside `--weights 5 --sweep-seeds 3 4`",
     "repairs": f"`{_PY} --sections repairs --repair-seeds 0 1 2 --repair-shadows 4`, then "
                f"`--repair-seeds 0 1 --repair-names poisoning` and `--repair-seeds 2 3 4` (same options); default "
                f"setting: `{_PY} --sections repairs --repair-setting default --repair-shadows 4 --repair-seeds 0 1 2`, "
@@ -213,7 +217,7 @@ def sweep_plot(df: pd.DataFrame, path: Path) -> None:
         for i in range(n_rows):
             ax = axes[i, j]
             if i >= len(sizes[case]):
-                ax.text(0.5, 0.5, f"{case}: no larger training set run", ha="center", va="center", transform=ax.transAxes)
+                ax.text(0.5, 0.5, f"{case}: no larger training set\n(largest run: {sizes[case][-1]:,} members)", ha="center", va="center", transform=ax.transAxes)  # fmt: skip
                 ax.set_axis_off()
                 continue
             size = sizes[case][i]
